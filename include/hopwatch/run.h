@@ -1,0 +1,123 @@
+/*
+ * The measurement as data: a run holds traces, a trace holds hops, a hop holds replies.
+ * Nothing here knows about sockets or clocks; the engine fills these structs and the
+ * writers (text, JSON) and later analysis read them.
+ */
+#ifndef HOPWATCH_RUN_H
+#define HOPWATCH_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hopwatch/addr.h>
+#include <hopwatch/probe.h>
+#include <hopwatch/reply.h>
+
+/* Why a trace stopped. */
+enum hw_stop_reason {
+	HW_STOP_NONE = 0,   /* still running, or never started */
+	HW_STOP_COMPLETED,  /* the destination answered */
+	HW_STOP_UNREACH,    /* a destination-unreachable other than the destination's own */
+	HW_STOP_GAPLIMIT,   /* gap_limit consecutive silent hops */
+	HW_STOP_MAXTTL,     /* max TTL reached without an answer from the destination */
+	HW_STOP_ERROR,      /* probes could not be sent */
+};
+
+/* One answer to one probe. */
+struct hw_reply {
+	struct hw_addr addr;
+	uint8_t attempt;          /* which probe of its hop this answers (0-based) */
+	enum hw_reply_kind kind;
+	uint8_t icmp_type, icmp_code;
+	double rtt_ms;
+	uint8_t reply_ttl;        /* TTL of the reply as received */
+	uint8_t quoted_ttl;       /* TTL the probe had when the router saw it (0 = unknown) */
+	uint16_t ipid;            /* IPv4 ID of the reply */
+	uint32_t mtu;             /* from frag-needed / packet-too-big */
+	uint8_t n_mpls;
+	struct hw_mpls_label mpls[HW_MPLS_MAX];
+};
+
+/* Every probe sent with one TTL, and what came back. */
+struct hw_hop {
+	uint8_t ttl;
+	uint8_t probes_sent;
+	size_t n_replies;
+	struct hw_reply *replies; /* in arrival order */
+};
+
+/* One Paris trace toward one destination along one flow. */
+struct hw_trace {
+	char *target;             /* as the user named it (NULL = the address) */
+	struct hw_addr src, dst;
+	enum hw_method method;
+	uint16_t flow_id, sport, dport;
+	uint8_t tos;
+	uint32_t flow_label;
+	uint8_t first_ttl, max_ttl, probes_per_hop;
+	enum hw_stop_reason stop_reason;
+	uint8_t stop_ttl;         /* the hop at which the reason was decided (0 = none) */
+	uint64_t start_unix_us;   /* wall-clock time the first probe left */
+	double duration_ms;
+	uint32_t probes_sent;
+	uint32_t replies;
+	size_t n_hops;            /* hops[i].ttl == first_ttl + i */
+	struct hw_hop *hops;
+};
+
+/* A run: what one invocation measured. */
+struct hw_run {
+	uint64_t start_unix_us;
+	char *vantage;            /* host name of the vantage point */
+	char *tool_version;
+	size_t n_traces;
+	struct hw_trace **traces;
+};
+
+/* Allocates an empty run; NULL on allocation failure. */
+struct hw_run *run_new(void);
+
+/* Frees a run and everything it owns; NULL is fine. Returns NULL. */
+struct hw_run *run_free(struct hw_run *run);
+
+/* Moves a trace into the run (the run owns it afterwards). */
+int run_add_trace(struct hw_run *run, struct hw_trace *trace);
+
+/* A trace for a flow, with its hop array sized for first..max TTL; NULL on ENOMEM. */
+struct hw_trace *trace_new(const struct hw_flow *flow, uint8_t first_ttl, uint8_t max_ttl,
+			   uint8_t probes_per_hop);
+
+/* Frees a trace; NULL is fine. Returns NULL. */
+struct hw_trace *trace_free(struct hw_trace *trace);
+
+/* The hop for a TTL, or NULL when the TTL lies outside the trace. */
+struct hw_hop *trace_hop(struct hw_trace *trace, uint8_t ttl);
+
+/* Appends a reply to a hop (copied). */
+int hop_add_reply(struct hw_hop *hop, const struct hw_reply *reply);
+
+/* Drops the hops above ttl (after a stop decision). */
+void trace_truncate(struct hw_trace *trace, uint8_t last_ttl);
+
+/* "completed", "unreach", "gaplimit", "maxttl", "error", "none". */
+const char *hw_stop_reason_name(enum hw_stop_reason reason);
+
+/* Parses a stop reason name; HW_ERR_INVAL when unknown. */
+int hw_stop_reason_parse(const char *text, enum hw_stop_reason *out);
+
+/* "time-exceeded", "unreach", "echo-reply", "tcp-rst", "tcp-synack", … */
+const char *hw_reply_kind_name(enum hw_reply_kind kind);
+
+/* Parses a reply kind name; HW_ERR_INVAL when unknown. */
+int hw_reply_kind_parse(const char *text, enum hw_reply_kind *out);
+
+/*
+ * The traceroute-style annotation of a reply: "!H", "!N", "!P", "!X", "!F-1400", "!<code>"
+ * for unreachables that stop a trace, "" otherwise (time exceeded, echo reply, TCP, the
+ * destination's own port unreachable). Writes into buf and returns it.
+ */
+const char *hw_reply_mark(const struct hw_reply *reply, int family, bool from_destination,
+			  char *buf, size_t len);
+
+#endif
