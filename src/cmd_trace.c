@@ -1,1 +1,361 @@
-/* placeholder */
+/* `hopwatch trace`: options, privilege handling, target resolution, output. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <hopwatch/engine.h>
+#include <hopwatch/net.h>
+#include <hopwatch/output.h>
+#include <hopwatch/status.h>
+
+#include "cli.h"
+#include "config.h"
+
+enum format { FORMAT_TEXT, FORMAT_JSON };
+
+struct trace_cli {
+	struct hw_trace_opts opts;
+	struct hw_engine_opts engine;
+	enum hw_method method;
+	int family; /* 0: from the target */
+	long port, flow, tos;
+	const char *source;
+	const char *outfile;
+	enum format format;
+	bool stats;
+	char **targets;
+	int n_targets;
+};
+
+static void trace_usage(FILE *out)
+{
+	fputs("usage: hopwatch trace [options] TARGET...\n"
+	      "  -4, -6            trace over IPv4 / IPv6 only (default: the target's family)\n"
+	      "  -P udp|icmp|tcp   probe method (default udp)\n"
+	      "  -p PORT           destination port for udp (33434) or tcp (80)\n"
+	      "  --flow N          flow number 0..32767 (source port / ICMP id = 28672 + N)\n"
+	      "  -f TTL            first TTL (1)\n"
+	      "  -m TTL            max TTL (30)\n"
+	      "  -q N              probes per hop, 1..10 (3)\n"
+	      "  -w MAX[,HERE,NEAR] wait at most MAX s for an answer; give up sooner after\n"
+	      "                    HERE x the RTT of the same hop or NEAR x that of a farther\n"
+	      "                    one (3,3,10)\n"
+	      "  -g N              stop after N consecutive silent hops, 0 = never (5)\n"
+	      "  -N N              probes in flight per trace (16)\n"
+	      "  --rate PPS        global probe rate, 0 = unlimited (100)\n"
+	      "  -s ADDR           source address\n"
+	      "  -t TOS            IPv4 TOS / IPv6 traffic class (0)\n"
+	      "  --format text|json, -o FILE (JSON when FILE ends in .json)\n"
+	      "  -n                numeric output (names come with annotation)\n"
+	      "  --stats           print probe and packet counters on stderr\n",
+	      out);
+}
+
+static int parse_wait(const char *text, struct hw_trace_opts *o)
+{
+	char buf[64];
+	if (strlen(text) >= sizeof(buf))
+		return -1;
+	strcpy(buf, text);
+	char *here = strchr(buf, ','), *near = NULL;
+	if (here != NULL) {
+		*here++ = '\0';
+		near = strchr(here, ',');
+		if (near != NULL)
+			*near++ = '\0';
+	}
+	if (cli_double(buf, 0.001, 60, &o->wait_max) != 0)
+		return -1;
+	if (here != NULL && cli_double(here, 0, 1000, &o->wait_here) != 0)
+		return -1;
+	if (near != NULL && cli_double(near, 0, 1000, &o->wait_near) != 0)
+		return -1;
+	if (o->wait_min > o->wait_max)
+		o->wait_min = o->wait_max;
+	return 0;
+}
+
+enum { OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_HELP };
+
+/* A checked number option: one line and exit status 2 when out of range. */
+#define NUMBER(opt, lo, hi, dst)                                                            \
+	do {                                                                                \
+		long v_;                                                                    \
+		if (cli_number(optarg, lo, hi, &v_) != 0) {                                 \
+			cli_error("%s: '%s' is not a number in %ld..%ld", opt, optarg,      \
+				  (long)(lo), (long)(hi));                                  \
+			return -1;                                                          \
+		}                                                                           \
+		dst = v_;                                                                   \
+	} while (0)
+
+static int parse_options(int argc, char **argv, struct trace_cli *c)
+{
+	static const struct option longopts[] = {
+		{"flow", required_argument, NULL, OPT_FLOW},
+		{"rate", required_argument, NULL, OPT_RATE},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"stats", no_argument, NULL, OPT_STATS},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "46P:p:f:m:q:w:g:N:s:t:o:n", longopts, NULL)) != -1) {
+		switch (ch) {
+		case '4': c->family = AF_INET; break;
+		case '6': c->family = AF_INET6; break;
+		case 'P':
+			if (hw_method_parse(optarg, &c->method) != HW_OK) {
+				cli_error("-P: unknown method '%s' (udp, icmp or tcp)", optarg);
+				return -1;
+			}
+			break;
+		case 'p': NUMBER("-p", 1, 65535, c->port); break;
+		case 'f': NUMBER("-f", 1, 255, c->opts.first_ttl); break;
+		case 'm': NUMBER("-m", 1, 255, c->opts.max_ttl); break;
+		case 'q': NUMBER("-q", 1, 10, c->opts.probes_per_hop); break;
+		case 'g': NUMBER("-g", 0, 255, c->opts.gap_limit); break;
+		case 'N': NUMBER("-N", 1, 4096, c->opts.window); break;
+		case 't': NUMBER("-t", 0, 255, c->tos); break;
+		case OPT_FLOW: NUMBER("--flow", 0, HW_FLOW_MAX, c->flow); break;
+		case 'w':
+			if (parse_wait(optarg, &c->opts) != 0) {
+				cli_error("-w: '%s' is not MAX[,HERE,NEAR] (seconds 0.001..60, factors 0..1000)", optarg);
+				return -1;
+			}
+			break;
+		case OPT_RATE:
+			if (cli_double(optarg, 0, 10000000, &c->engine.rate_pps) != 0) {
+				cli_error("--rate: '%s' is not a rate in probes per second", optarg);
+				return -1;
+			}
+			break;
+		case 's': c->source = optarg; break;
+		case 'o': c->outfile = optarg; break;
+		case 'n': break; /* names arrive with annotation; output is numeric today */
+		case OPT_STATS: c->stats = true; break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				c->format = FORMAT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				c->format = FORMAT_JSON;
+			else {
+				cli_error("--format: '%s' is not text or json", optarg);
+				return -1;
+			}
+			break;
+		case OPT_HELP: trace_usage(stdout); exit(EXIT_OK);
+		default: trace_usage(stderr); return -1;
+		}
+	}
+	const char *why;
+	if (tracer_opts_check(&c->opts, &why) != HW_OK) {
+		cli_error("%s", why);
+		return -1;
+	}
+	c->targets = argv + optind;
+	c->n_targets = argc - optind;
+	if (c->n_targets == 0) {
+		cli_error("trace: no target given (try 'hopwatch trace --help')");
+		return -1;
+	}
+	return 0;
+}
+
+/* A numeric address, or a name through the resolver (after privileges are dropped). */
+static int resolve(const char *target, int family, struct hw_addr *out)
+{
+	if (hw_addr_parse(target, out) == HW_OK)
+		return family == 0 || family == out->family ? 0 : -1;
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res;
+	int rc = getaddrinfo(target, NULL, &hints, &res);
+	if (rc != 0) {
+		cli_error("unknown host %s (%s)", target, gai_strerror(rc));
+		return -1;
+	}
+	if (res->ai_family == AF_INET)
+		hw_addr_set(out, AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr);
+	else
+		hw_addr_set(out, AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static uint16_t random_instance(void)
+{
+	uint16_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint16_t)getpid();
+	return v;
+}
+
+/* Builds one trace per target into run; -1 after saying what is wrong. */
+static int prepare_traces(const struct trace_cli *c, hw_engine_t *engine, struct hw_run *run)
+{
+	uint16_t instance = random_instance();
+	for (int i = 0; i < c->n_targets; i++) {
+		struct hw_addr dst, src;
+		char buf[HW_ADDRSTRLEN];
+		if (resolve(c->targets[i], c->family, &dst) != 0) {
+			if (hw_addr_parse(c->targets[i], &dst) == HW_OK)
+				cli_error("%s is not an IPv%d address", c->targets[i],
+					  c->family == AF_INET ? 4 : 6);
+			return -1;
+		}
+		if (c->source != NULL) {
+			if (hw_addr_parse(c->source, &src) != HW_OK || src.family != dst.family) {
+				cli_error("-s: '%s' is not an address of %s's family", c->source,
+					  c->targets[i]);
+				return -1;
+			}
+		} else if (net_source_for(&dst, &src) != HW_OK) {
+			cli_error("no route to %s: %s", hw_addr_str(&dst, buf, sizeof(buf)),
+				  strerror(errno));
+			return -1;
+		}
+		struct hw_flow flow;
+		probe_flow_init(&flow, c->method, &src, &dst, (uint16_t)c->flow, (uint16_t)c->port,
+				instance);
+		flow.tos = (uint8_t)c->tos;
+		struct hw_trace *trace = trace_new(&flow, c->opts.first_ttl, c->opts.max_ttl,
+						   c->opts.probes_per_hop);
+		if (trace == NULL || run_add_trace(run, trace) != HW_OK) {
+			trace_free(trace);
+			cli_error("out of memory");
+			return -1;
+		}
+		if (hw_addr_parse(c->targets[i], &dst) != HW_OK)
+			trace->target = strdup(c->targets[i]);
+		if (engine_add(engine, &flow, &c->opts, trace) != HW_OK) {
+			cli_error("cannot start the trace to %s", c->targets[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int write_output(const struct trace_cli *c, const struct hw_run *run, FILE *out)
+{
+	int rc = HW_OK;
+	if (c->format == FORMAT_JSON)
+		rc = json_write_run(run, out);
+	else
+		for (size_t i = 0; i < run->n_traces && rc == HW_OK; i++)
+			rc = text_write_trace(run->traces[i], out);
+	if (rc != HW_OK || fflush(out) != 0 || ferror(out)) {
+		cli_error("writing %s: %s", c->outfile ? c->outfile : "output", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int exit_status(const struct hw_run *run)
+{
+	for (size_t i = 0; i < run->n_traces; i++)
+		if (run->traces[i]->stop_reason != HW_STOP_COMPLETED)
+			return EXIT_PARTIAL;
+	return EXIT_OK;
+}
+
+static void print_stats(const hw_engine_t *engine)
+{
+	struct hw_engine_stats s;
+	engine_stats(engine, &s);
+	fprintf(stderr,
+		"stats: probes_sent=%llu send_errors=%llu packets_read=%llu matched=%llu "
+		"not_ours=%llu late=%llu\n",
+		(unsigned long long)s.probes_sent, (unsigned long long)s.send_errors,
+		(unsigned long long)s.packets_read, (unsigned long long)s.replies_matched,
+		(unsigned long long)s.not_ours, (unsigned long long)s.late);
+}
+
+/* Everything after the sockets are open and privileges are gone. */
+static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
+{
+	int status = EXIT_TROUBLE;
+	struct hw_run *run = run_new();
+	hw_loop_t *loop = loop_open();
+	hw_engine_t *engine = loop ? engine_new(loop, net, &c->engine) : NULL;
+	if (run == NULL || engine == NULL) {
+		cli_error("cannot start: %s", strerror(errno));
+		goto done;
+	}
+	char host[256] = "";
+	(void)gethostname(host, sizeof(host) - 1);
+	run->vantage = strdup(host);
+	run->tool_version = strdup("hopwatch " PACKAGE_VERSION);
+	run->start_unix_us = hw_unix_us();
+	if (prepare_traces(c, engine, run) != 0)
+		goto done;
+	if (engine_run(engine) != HW_OK) {
+		cli_error("event loop failed: %s", strerror(errno));
+		goto done;
+	}
+	if (c->stats)
+		print_stats(engine);
+	if (write_output(c, run, out) == 0)
+		status = exit_status(run);
+done:
+	engine_free(engine);
+	loop_close(loop);
+	run_free(run);
+	return status;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT};
+	tracer_opts_default(&c.opts);
+	engine_opts_default(&c.engine);
+	if (parse_options(argc, argv, &c) != 0)
+		return EXIT_TROUBLE;
+	if (c.outfile != NULL && ends_with(c.outfile, ".json"))
+		c.format = FORMAT_JSON;
+
+	unsigned what = c.family == AF_INET ? HW_NET_V4 : c.family == AF_INET6 ? HW_NET_V6
+									: HW_NET_V4 | HW_NET_V6;
+	if (c.method == HW_METHOD_TCP)
+		what |= HW_NET_TCP;
+	hw_net_t *net;
+	int rc = net_open(what, &net);
+	if (rc == HW_ERR_PERM) {
+		cli_error("raw sockets need root or CAP_NET_RAW (try sudo, or setcap cap_net_raw+ep on the binary)");
+		return EXIT_TROUBLE;
+	}
+	if (rc != HW_OK) {
+		cli_error("cannot open raw sockets: %s", strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	/* The output file is opened while we may still create it anywhere root could. */
+	FILE *out = stdout;
+	if (c.outfile != NULL && strcmp(c.outfile, "-") != 0 &&
+	    (out = fopen(c.outfile, "w")) == NULL) {
+		cli_error("cannot write %s: %s", c.outfile, strerror(errno));
+		net_close(net);
+		return EXIT_TROUBLE;
+	}
+	int status = EXIT_TROUBLE;
+	if (net_drop_privileges() != HW_OK)
+		cli_error("cannot drop privileges: %s", strerror(errno));
+	else
+		status = run_traces(&c, net, out);
+	if (out != stdout && fclose(out) != 0 && status != EXIT_TROUBLE) {
+		cli_error("writing %s: %s", c.outfile, strerror(errno));
+		status = EXIT_TROUBLE;
+	}
+	net_close(net);
+	return status;
+}

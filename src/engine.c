@@ -1,1 +1,318 @@
-/* placeholder: being written */
+/*
+ * Runs many tracers on one loop. Answers reach their trace through a hash of the flow
+ * (method, destination, ports): the quote of a reply names exactly those. A global token
+ * bucket paces sending; each trace keeps one loop timer at its next probe deadline.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <hopwatch/engine.h>
+#include <hopwatch/status.h>
+
+struct etrace {
+	hw_tracer_t *tracer;
+	struct hw_flow flow;
+	struct hw_trace *trace;
+	int64_t timer;
+	uint64_t timer_at;
+	bool done;
+	size_t next_in_bucket; /* hash chain, index + 1 (0 ends) */
+	struct hw_engine *engine;
+};
+
+struct hw_engine {
+	hw_loop_t *loop;
+	hw_net_t *net;
+	struct hw_engine_opts opts;
+	struct etrace *traces;
+	size_t n, cap, active, cursor;
+	size_t *buckets; /* index + 1 of the first trace in each bucket (0: empty) */
+	size_t n_buckets;
+	double tokens;
+	uint64_t refilled_us;
+	int64_t pace_timer;
+	int fds[8];
+	int n_fds;
+	struct hw_engine_stats stats;
+};
+
+void engine_opts_default(struct hw_engine_opts *opts)
+{
+	opts->rate_pps = 100;
+	opts->burst = 16;
+}
+
+hw_engine_t *engine_new(hw_loop_t *loop, hw_net_t *net, const struct hw_engine_opts *opts)
+{
+	hw_engine_t *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	e->loop = loop;
+	e->net = net;
+	e->opts = *opts;
+	if (e->opts.burst == 0)
+		e->opts.burst = 1;
+	e->tokens = e->opts.burst;
+	return e;
+}
+
+hw_engine_t *engine_free(hw_engine_t *e)
+{
+	if (e == NULL)
+		return NULL;
+	for (size_t i = 0; i < e->n; i++) {
+		tracer_free(e->traces[i].tracer);
+		if (e->traces[i].timer > 0)
+			loop_timer_cancel(e->loop, e->traces[i].timer);
+	}
+	if (e->pace_timer > 0)
+		loop_timer_cancel(e->loop, e->pace_timer);
+	for (int i = 0; i < e->n_fds; i++)
+		loop_watch(e->loop, e->fds[i], 0, NULL, NULL);
+	free(e->traces);
+	free(e->buckets);
+	free(e);
+	return NULL;
+}
+
+/* FNV-1a over what a reply names: method, destination and ports. */
+static size_t flow_hash(enum hw_method method, const struct hw_addr *dst, uint16_t sport,
+			uint16_t dport)
+{
+	uint64_t h = 1469598103934665603u;
+	uint8_t key[22] = {(uint8_t)method, dst->family, (uint8_t)(sport >> 8), (uint8_t)sport,
+			   (uint8_t)(dport >> 8), (uint8_t)dport};
+	memcpy(key + 6, dst->a, 16);
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = (h ^ key[i]) * 1099511628211u;
+	return (size_t)h;
+}
+
+static int rehash(hw_engine_t *e, size_t n_buckets)
+{
+	size_t *b = calloc(n_buckets, sizeof(*b));
+	if (b == NULL)
+		return HW_ERR_NOMEM;
+	free(e->buckets);
+	e->buckets = b;
+	e->n_buckets = n_buckets;
+	for (size_t i = 0; i < e->n; i++) {
+		struct etrace *t = &e->traces[i];
+		size_t h = flow_hash(t->flow.method, &t->flow.dst, t->flow.sport, t->flow.dport) %
+			   n_buckets;
+		t->next_in_bucket = b[h];
+		b[h] = i + 1;
+	}
+	return HW_OK;
+}
+
+int engine_add(hw_engine_t *e, const struct hw_flow *flow, const struct hw_trace_opts *opts,
+	       struct hw_trace *trace)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct etrace *v = realloc(e->traces, cap * sizeof(*v));
+		if (v == NULL)
+			return HW_ERR_NOMEM;
+		e->traces = v;
+		e->cap = cap;
+	}
+	hw_tracer_t *tr = tracer_new(opts, flow, trace);
+	if (tr == NULL)
+		return tracer_opts_check(opts, NULL) != HW_OK ? HW_ERR_INVAL : HW_ERR_NOMEM;
+	e->traces[e->n++] = (struct etrace){.tracer = tr, .flow = *flow, .trace = trace,
+					    .engine = e};
+	e->active++;
+	/* Keep chains short: grow the table with the traces. */
+	if (e->n * 2 > e->n_buckets)
+		return rehash(e, e->n_buckets ? e->n_buckets * 4 : 64);
+	struct etrace *t = &e->traces[e->n - 1];
+	size_t h = flow_hash(flow->method, &flow->dst, flow->sport, flow->dport) % e->n_buckets;
+	t->next_in_bucket = e->buckets[h];
+	e->buckets[h] = e->n;
+	return HW_OK;
+}
+
+static struct etrace *find_trace(hw_engine_t *e, const struct hw_reply_pkt *r)
+{
+	if (e->n_buckets == 0)
+		return NULL;
+	size_t h = flow_hash(r->method, &r->probe_dst, r->sport, r->dport) % e->n_buckets;
+	for (size_t i = e->buckets[h]; i != 0; i = e->traces[i - 1].next_in_bucket) {
+		struct etrace *t = &e->traces[i - 1];
+		if (t->flow.method == r->method && t->flow.sport == r->sport &&
+		    t->flow.dport == r->dport && hw_addr_eq(&t->flow.dst, &r->probe_dst))
+			return t;
+	}
+	return NULL;
+}
+
+static void on_trace_timer(void *arg);
+
+/* Keeps the trace's timer at its earliest probe deadline. */
+static void arm(struct etrace *t)
+{
+	hw_engine_t *e = t->engine;
+	uint64_t at = t->done ? UINT64_MAX : tracer_deadline(t->tracer);
+	if (at == t->timer_at && (t->timer > 0 || at == UINT64_MAX))
+		return;
+	if (t->timer > 0)
+		loop_timer_cancel(e->loop, t->timer);
+	t->timer = 0;
+	t->timer_at = at;
+	if (at != UINT64_MAX)
+		t->timer = loop_timer(e->loop, at, on_trace_timer, t);
+}
+
+static void finish_if_done(struct etrace *t)
+{
+	if (t->done || !tracer_done(t->tracer))
+		return;
+	t->done = true;
+	t->engine->active--;
+	if (t->engine->active == 0)
+		loop_stop(t->engine->loop);
+}
+
+static void refill(hw_engine_t *e, uint64_t now)
+{
+	if (e->opts.rate_pps <= 0) {
+		e->tokens = e->opts.burst;
+		return;
+	}
+	if (e->refilled_us != 0 && now > e->refilled_us)
+		e->tokens += (now - e->refilled_us) * e->opts.rate_pps / 1e6;
+	if (e->tokens > e->opts.burst)
+		e->tokens = e->opts.burst;
+	e->refilled_us = now;
+}
+
+/* Sends one probe of trace t if it has one due; false when it has none. */
+static bool send_one(hw_engine_t *e, struct etrace *t)
+{
+	uint8_t ttl, attempt, pkt[HW_PROBE_MAXLEN];
+	size_t len;
+	uint64_t now = hw_now_us();
+	if (!tracer_next(t->tracer, now, &ttl, &attempt))
+		return false;
+	if (t->trace->start_unix_us == 0)
+		t->trace->start_unix_us = hw_unix_us();
+	if (probe_build(&t->flow, ttl, attempt, pkt, sizeof(pkt), &len) != HW_OK ||
+	    net_send(e->net, pkt, len) != HW_OK) {
+		tracer_unsend(t->tracer, ttl, attempt);
+		e->stats.send_errors++;
+		/* A probe that cannot leave now will not leave later either. */
+		tracer_abort(t->tracer);
+		return false;
+	}
+	e->stats.probes_sent++;
+	if (e->opts.rate_pps > 0)
+		e->tokens -= 1;
+	return true;
+}
+
+static void on_pace_timer(void *arg);
+
+/* Gives each trace its due probes, round robin, as far as the token bucket allows. */
+static void pump(hw_engine_t *e)
+{
+	refill(e, hw_now_us());
+	size_t idle = 0;
+	while (e->active != 0 && idle < e->n) {
+		if (e->tokens < 1) {
+			if (e->pace_timer <= 0) {
+				uint64_t wait = (uint64_t)((1 - e->tokens) * 1e6 / e->opts.rate_pps) + 1;
+				e->pace_timer = loop_timer(e->loop, hw_now_us() + wait,
+							   on_pace_timer, e);
+			}
+			break;
+		}
+		struct etrace *t = &e->traces[e->cursor];
+		e->cursor = (e->cursor + 1) % e->n;
+		if (t->done || !send_one(e, t)) {
+			idle++;
+		} else {
+			idle = 0;
+		}
+		finish_if_done(t);
+		arm(t);
+	}
+}
+
+static void on_pace_timer(void *arg)
+{
+	hw_engine_t *e = arg;
+	e->pace_timer = 0;
+	pump(e);
+}
+
+static void on_trace_timer(void *arg)
+{
+	struct etrace *t = arg;
+	t->timer = 0;
+	t->timer_at = UINT64_MAX;
+	tracer_expire(t->tracer, hw_now_us());
+	finish_if_done(t);
+	arm(t);
+	pump(t->engine);
+}
+
+static void handle_reply(hw_engine_t *e, const struct hw_reply_pkt *r, uint64_t rx_us)
+{
+	struct etrace *t = find_trace(e, r);
+	uint8_t ttl, attempt;
+	if (t == NULL || reply_match(&t->flow, r, &ttl, &attempt) != HW_OK) {
+		e->stats.not_ours++;
+		return;
+	}
+	if (t->done || !tracer_reply(t->tracer, ttl, attempt, r, rx_us)) {
+		e->stats.late++;
+		return;
+	}
+	e->stats.replies_matched++;
+	finish_if_done(t);
+	arm(t);
+}
+
+static void on_readable(int fd, unsigned events, void *arg)
+{
+	hw_engine_t *e = arg;
+	(void)events;
+	/* Bounded batch so timers and sends are not starved under a flood. */
+	for (int i = 0; i < 512; i++) {
+		struct hw_reply_pkt r;
+		uint64_t rx_us;
+		int rc = net_recv(e->net, fd, &r, &rx_us);
+		if (rc == HW_ERR_AGAIN || rc == HW_ERR_SYS || rc == HW_ERR_INVAL)
+			break;
+		e->stats.packets_read++;
+		if (rc != HW_OK) {
+			e->stats.not_ours++;
+			continue;
+		}
+		handle_reply(e, &r, rx_us);
+	}
+	pump(e);
+}
+
+int engine_run(hw_engine_t *e)
+{
+	if (e->n == 0)
+		return HW_OK;
+	e->n_fds = net_fds(e->net, e->fds, (int)(sizeof(e->fds) / sizeof(e->fds[0])));
+	for (int i = 0; i < e->n_fds; i++)
+		if (loop_watch(e->loop, e->fds[i], HW_EV_READ, on_readable, e) != 0)
+			return HW_ERR_SYS;
+	pump(e);
+	if (e->active != 0 && loop_run(e->loop) != 0)
+		return HW_ERR_SYS;
+	for (int i = 0; i < e->n_fds; i++)
+		loop_watch(e->loop, e->fds[i], 0, NULL, NULL);
+	e->n_fds = 0;
+	return HW_OK;
+}
+
+void engine_stats(const hw_engine_t *e, struct hw_engine_stats *out)
+{
+	*out = e->stats;
+}

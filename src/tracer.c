@@ -1,1 +1,380 @@
-/* placeholder: being written */
+/*
+ * One Paris trace as a state machine (see tracer.h). Each probe of the trace has a slot,
+ * indexed by (ttl, attempt); the trace's result is filled as answers arrive.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <hopwatch/status.h>
+#include <hopwatch/tracer.h>
+
+enum slot_state {
+	SLOT_UNSENT = 0,
+	SLOT_IN_FLIGHT,
+	SLOT_ANSWERED,
+	SLOT_EXPIRED,   /* given up: its wait ran out */
+	SLOT_CANCELLED, /* no longer needed: the trace stopped below its TTL */
+};
+
+struct slot {
+	uint8_t state;
+	uint64_t tx_us;
+};
+
+struct hw_tracer {
+	struct hw_trace_opts opts;
+	struct hw_flow flow;
+	struct hw_trace *trace;
+	struct slot *slots;     /* (max_ttl - first_ttl + 1) * probes_per_hop */
+	uint32_t *rtt_here_us;  /* per TTL: the slowest answer from that hop */
+	uint32_t *rtt_near_us;  /* per TTL: the slowest answer from any farther hop */
+	unsigned in_flight;
+	uint8_t cur_ttl, cur_attempt; /* the next probe to give out */
+	uint8_t highest_answer;       /* highest TTL that answered (0: none) */
+	uint8_t final_ttl;            /* lowest TTL with an answer that ends the trace */
+	enum hw_stop_reason final_reason;
+	bool stopped;
+	uint64_t t0_us;
+};
+
+void tracer_opts_default(struct hw_trace_opts *opts)
+{
+	*opts = (struct hw_trace_opts){
+		.first_ttl = 1,
+		.max_ttl = 30,
+		.probes_per_hop = 3,
+		.gap_limit = 5,
+		.window = 16,
+		.wait_max = 3.0,
+		.wait_here = 3.0,
+		.wait_near = 10.0,
+		.wait_min = 0.005,
+	};
+}
+
+int tracer_opts_check(const struct hw_trace_opts *o, const char **why)
+{
+	const char *bad = NULL;
+	if (o->first_ttl < 1)
+		bad = "first TTL must be at least 1";
+	else if (o->max_ttl < o->first_ttl)
+		bad = "max TTL must not be below the first TTL";
+	else if (o->probes_per_hop < 1 || o->probes_per_hop > 10)
+		bad = "probes per hop must be 1..10";
+	else if (o->window < 1)
+		bad = "window must be at least 1";
+	else if (!(o->wait_max > 0 && o->wait_max <= 60))
+		bad = "wait must be more than 0 and at most 60 seconds";
+	else if (!(o->wait_here >= 0 && o->wait_here <= 1000) ||
+		 !(o->wait_near >= 0 && o->wait_near <= 1000))
+		bad = "wait factors must be 0..1000";
+	else if (!(o->wait_min >= 0 && o->wait_min <= o->wait_max))
+		bad = "minimum wait must be 0..wait";
+	if (why != NULL)
+		*why = bad;
+	return bad != NULL ? HW_ERR_INVAL : HW_OK;
+}
+
+static size_t n_ttls(const hw_tracer_t *t)
+{
+	return (size_t)(t->opts.max_ttl - t->opts.first_ttl + 1);
+}
+
+static struct slot *slot_at(hw_tracer_t *t, uint8_t ttl, uint8_t attempt)
+{
+	if (ttl < t->opts.first_ttl || ttl > t->opts.max_ttl || attempt >= t->opts.probes_per_hop)
+		return NULL;
+	return &t->slots[(size_t)(ttl - t->opts.first_ttl) * t->opts.probes_per_hop + attempt];
+}
+
+hw_tracer_t *tracer_new(const struct hw_trace_opts *opts, const struct hw_flow *flow,
+			struct hw_trace *trace)
+{
+	if (tracer_opts_check(opts, NULL) != HW_OK)
+		return NULL;
+	hw_tracer_t *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->opts = *opts;
+	t->flow = *flow;
+	t->trace = trace;
+	size_t ttls = n_ttls(t);
+	t->slots = calloc(ttls * opts->probes_per_hop, sizeof(*t->slots));
+	t->rtt_here_us = calloc(ttls, sizeof(*t->rtt_here_us));
+	t->rtt_near_us = calloc(ttls, sizeof(*t->rtt_near_us));
+	if (t->slots == NULL || t->rtt_here_us == NULL || t->rtt_near_us == NULL)
+		return tracer_free(t);
+	t->cur_ttl = opts->first_ttl;
+	return t;
+}
+
+hw_tracer_t *tracer_free(hw_tracer_t *t)
+{
+	if (t != NULL) {
+		free(t->slots);
+		free(t->rtt_here_us);
+		free(t->rtt_near_us);
+		free(t);
+	}
+	return NULL;
+}
+
+/* Highest TTL that may be probed now: past the destination or a gap there is no point. */
+static uint8_t send_limit(const hw_tracer_t *t)
+{
+	unsigned limit = t->opts.max_ttl;
+	if (t->final_ttl != 0 && t->final_ttl < limit)
+		limit = t->final_ttl;
+	if (t->opts.gap_limit != 0) {
+		unsigned base = t->highest_answer != 0 ? t->highest_answer : t->opts.first_ttl - 1u;
+		if (base + t->opts.gap_limit < limit)
+			limit = base + t->opts.gap_limit;
+	}
+	return (uint8_t)limit;
+}
+
+bool tracer_next(hw_tracer_t *t, uint64_t now_us, uint8_t *ttl, uint8_t *attempt)
+{
+	if (t->stopped || t->in_flight >= t->opts.window || t->cur_ttl > send_limit(t) ||
+	    t->cur_ttl < t->opts.first_ttl)
+		return false;
+	struct slot *s = slot_at(t, t->cur_ttl, t->cur_attempt);
+	if (s == NULL)
+		return false;
+	if (t->trace->probes_sent == 0)
+		t->t0_us = now_us;
+	s->state = SLOT_IN_FLIGHT;
+	s->tx_us = now_us;
+	t->in_flight++;
+	t->trace->probes_sent++;
+	trace_hop(t->trace, t->cur_ttl)->probes_sent++;
+	*ttl = t->cur_ttl;
+	*attempt = t->cur_attempt;
+	if (++t->cur_attempt == t->opts.probes_per_hop) {
+		t->cur_attempt = 0;
+		/* Past max_ttl the cursor stays put; slot_at refuses it. */
+		if (t->cur_ttl < 255)
+			t->cur_ttl++;
+	}
+	return true;
+}
+
+void tracer_unsend(hw_tracer_t *t, uint8_t ttl, uint8_t attempt)
+{
+	struct slot *s = slot_at(t, ttl, attempt);
+	if (s == NULL || s->state != SLOT_IN_FLIGHT)
+		return;
+	s->state = SLOT_UNSENT;
+	t->in_flight--;
+	t->trace->probes_sent--;
+	trace_hop(t->trace, ttl)->probes_sent--;
+	t->cur_ttl = ttl;
+	t->cur_attempt = attempt;
+}
+
+/* Whether an answer ends the trace, and how. */
+static enum hw_stop_reason final_reason(const hw_tracer_t *t, const struct hw_reply_pkt *r)
+{
+	bool at_dst = reply_from_destination(&t->flow, r);
+	switch (r->kind) {
+	case HW_REPLY_ECHO_REPLY:
+	case HW_REPLY_TCP_RST:
+	case HW_REPLY_TCP_SYNACK:
+		return HW_STOP_COMPLETED;
+	case HW_REPLY_UNREACH: {
+		/* The destination's own "port unreachable" is how a UDP trace arrives. */
+		uint8_t port_code = r->from.family == AF_INET ? 3 : 4;
+		if (at_dst && r->icmp_code == port_code)
+			return HW_STOP_COMPLETED;
+		return HW_STOP_UNREACH;
+	}
+	default:
+		return HW_STOP_NONE;
+	}
+}
+
+static void record_rtt(hw_tracer_t *t, uint8_t ttl, uint32_t rtt_us)
+{
+	size_t i = (size_t)(ttl - t->opts.first_ttl);
+	if (rtt_us > t->rtt_here_us[i])
+		t->rtt_here_us[i] = rtt_us;
+	for (size_t j = 0; j < i; j++)
+		if (rtt_us > t->rtt_near_us[j])
+			t->rtt_near_us[j] = rtt_us;
+}
+
+static void fill_reply(struct hw_reply *out, const struct hw_reply_pkt *r, uint8_t attempt,
+		       uint32_t rtt_us)
+{
+	memset(out, 0, sizeof(*out));
+	out->addr = r->from;
+	out->attempt = attempt;
+	out->kind = r->kind;
+	out->icmp_type = r->icmp_type;
+	out->icmp_code = r->icmp_code;
+	out->rtt_ms = rtt_us / 1000.0;
+	out->reply_ttl = r->reply_ttl;
+	out->quoted_ttl = r->has_quoted_ttl ? r->quoted_ttl : 0;
+	out->ipid = r->reply_ipid;
+	out->mtu = r->mtu;
+	out->n_mpls = r->n_mpls;
+	memcpy(out->mpls, r->mpls, sizeof(out->mpls));
+}
+
+static bool ttl_resolved(hw_tracer_t *t, uint8_t ttl)
+{
+	for (uint8_t a = 0; a < t->opts.probes_per_hop; a++) {
+		uint8_t st = slot_at(t, ttl, a)->state;
+		if (st == SLOT_UNSENT || st == SLOT_IN_FLIGHT)
+			return false;
+	}
+	return true;
+}
+
+static void stop(hw_tracer_t *t, enum hw_stop_reason reason, uint8_t stop_ttl, uint64_t now_us)
+{
+	/* Probes above the stop are no longer wanted, and their hops not reported. */
+	for (unsigned ttl = stop_ttl + 1u; ttl <= t->opts.max_ttl; ttl++) {
+		for (uint8_t a = 0; a < t->opts.probes_per_hop; a++) {
+			struct slot *s = slot_at(t, (uint8_t)ttl, a);
+			if (s->state == SLOT_IN_FLIGHT) {
+				s->state = SLOT_CANCELLED;
+				t->in_flight--;
+			}
+		}
+	}
+	t->stopped = true;
+	t->trace->stop_reason = reason;
+	t->trace->stop_ttl = stop_ttl;
+	t->trace->duration_ms = now_us > t->t0_us ? (now_us - t->t0_us) / 1000.0 : 0;
+	trace_truncate(t->trace, stop_ttl);
+}
+
+/* Applies the stop rules: an ending answer, a gap of silent hops, or max TTL. */
+static void evaluate(hw_tracer_t *t, uint64_t now_us)
+{
+	if (t->stopped)
+		return;
+	unsigned silent_run = 0;
+	uint8_t last = t->final_ttl != 0 ? t->final_ttl : t->opts.max_ttl;
+	for (unsigned ttl = t->opts.first_ttl; ttl <= last; ttl++) {
+		if (!ttl_resolved(t, (uint8_t)ttl))
+			return;
+		if (trace_hop(t->trace, (uint8_t)ttl)->n_replies != 0) {
+			silent_run = 0;
+			continue;
+		}
+		silent_run++;
+		/* A gap only ends the trace when nothing beyond it has answered. */
+		if (t->opts.gap_limit != 0 && silent_run >= t->opts.gap_limit &&
+		    t->highest_answer < ttl && t->final_ttl == 0) {
+			stop(t, HW_STOP_GAPLIMIT, (uint8_t)ttl, now_us);
+			return;
+		}
+	}
+	if (t->final_ttl != 0)
+		stop(t, t->final_reason, t->final_ttl, now_us);
+	else
+		stop(t, HW_STOP_MAXTTL, t->opts.max_ttl, now_us);
+}
+
+bool tracer_reply(hw_tracer_t *t, uint8_t ttl, uint8_t attempt, const struct hw_reply_pkt *r,
+		  uint64_t rx_us)
+{
+	struct slot *s = slot_at(t, ttl, attempt);
+	if (t->stopped || s == NULL || s->state != SLOT_IN_FLIGHT)
+		return false;
+	struct hw_reply rep;
+	uint64_t rtt = rx_us > s->tx_us ? rx_us - s->tx_us : 0;
+	uint32_t rtt_us = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
+	fill_reply(&rep, r, attempt, rtt_us);
+	if (hop_add_reply(trace_hop(t->trace, ttl), &rep) != HW_OK)
+		return false;
+	s->state = SLOT_ANSWERED;
+	t->in_flight--;
+	t->trace->replies++;
+	record_rtt(t, ttl, rtt_us);
+	if (ttl > t->highest_answer)
+		t->highest_answer = ttl;
+	enum hw_stop_reason reason = final_reason(t, r);
+	if (reason != HW_STOP_NONE && (t->final_ttl == 0 || ttl < t->final_ttl)) {
+		t->final_ttl = ttl;
+		t->final_reason = reason;
+	}
+	evaluate(t, rx_us);
+	return true;
+}
+
+static uint64_t slot_deadline(const hw_tracer_t *t, uint8_t ttl, const struct slot *s)
+{
+	size_t i = (size_t)(ttl - t->opts.first_ttl);
+	double wait = t->opts.wait_max;
+	/* Adaptive wait: once this path has shown its speed, a silent probe is lost sooner. */
+	if (t->opts.wait_here > 0 && t->rtt_here_us[i] != 0 &&
+	    t->opts.wait_here * t->rtt_here_us[i] / 1e6 < wait)
+		wait = t->opts.wait_here * t->rtt_here_us[i] / 1e6;
+	if (t->opts.wait_near > 0 && t->rtt_near_us[i] != 0 &&
+	    t->opts.wait_near * t->rtt_near_us[i] / 1e6 < wait)
+		wait = t->opts.wait_near * t->rtt_near_us[i] / 1e6;
+	if (wait < t->opts.wait_min)
+		wait = t->opts.wait_min;
+	return s->tx_us + (uint64_t)(wait * 1e6);
+}
+
+void tracer_expire(hw_tracer_t *t, uint64_t now_us)
+{
+	for (size_t i = 0; i < n_ttls(t) && t->in_flight != 0; i++) {
+		uint8_t ttl = (uint8_t)(t->opts.first_ttl + i);
+		for (uint8_t a = 0; a < t->opts.probes_per_hop; a++) {
+			struct slot *s = slot_at(t, ttl, a);
+			if (s->state == SLOT_IN_FLIGHT && slot_deadline(t, ttl, s) <= now_us) {
+				s->state = SLOT_EXPIRED;
+				t->in_flight--;
+			}
+		}
+	}
+	evaluate(t, now_us);
+}
+
+uint64_t tracer_deadline(const hw_tracer_t *t)
+{
+	uint64_t best = UINT64_MAX;
+	for (size_t i = 0; i < n_ttls(t) && t->in_flight != 0; i++) {
+		uint8_t ttl = (uint8_t)(t->opts.first_ttl + i);
+		for (uint8_t a = 0; a < t->opts.probes_per_hop; a++) {
+			const struct slot *s = &t->slots[i * t->opts.probes_per_hop + a];
+			if (s->state == SLOT_IN_FLIGHT) {
+				uint64_t d = slot_deadline(t, ttl, s);
+				if (d < best)
+					best = d;
+			}
+		}
+	}
+	return best;
+}
+
+unsigned tracer_in_flight(const hw_tracer_t *t)
+{
+	return t->in_flight;
+}
+
+bool tracer_done(const hw_tracer_t *t)
+{
+	return t->stopped && t->in_flight == 0;
+}
+
+void tracer_abort(hw_tracer_t *t)
+{
+	if (t->stopped)
+		return;
+	uint8_t top = t->highest_answer != 0 ? t->highest_answer : t->opts.first_ttl;
+	stop(t, HW_STOP_ERROR, top, t->t0_us);
+	/* Whatever is still in flight below the stop no longer counts either. */
+	for (size_t i = 0; i < n_ttls(t) * t->opts.probes_per_hop; i++) {
+		if (t->slots[i].state == SLOT_IN_FLIGHT) {
+			t->slots[i].state = SLOT_CANCELLED;
+			t->in_flight--;
+		}
+	}
+}
