@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <hopwatch/status.h>
 #include <hopwatch/tracer.h>
 
 #define MS 1000u
