@@ -1,1 +1,887 @@
-/* placeholder: being written */
+/*
+ * Runs as JSON documents (schema in docs/json.md), with jansson.
+ *
+ * The writer builds the whole tree before printing anything, so a run it refuses
+ * (a non-finite RTT, an unset address) leaves the output untouched. The reader checks
+ * every field's type and range and reports the first problem with its JSON path
+ * ("traces[0].hops[2].replies[1].addr: not an IP address"): documents come from disk
+ * and other tools, and a bad one must never become a bad struct.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include <hopwatch/output.h>
+#include <hopwatch/status.h>
+
+/* Milliseconds are written with 3 decimals and must lie in 0 .. 10^12 (31 years). */
+#define MS_MAX 1e12
+/* Times are written as years 1970 .. 9999: [0, 10000-01-01T00:00:00Z) in µs. */
+#define US_PER_DAY (86400ULL * 1000000ULL)
+#define DAYS_TO_10000 2932897ULL
+#define US_MAX (DAYS_TO_10000 * US_PER_DAY - 1)
+/* %.15g prints every value rounded to 3 decimals below MS_MAX exactly as rounded. */
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+#define MPLS_LABEL_MAX 0xfffff
+#define FLOW_LABEL_MAX 0xfffff
+
+/* ---- civil time (proleptic Gregorian, UTC), after H. Hinnant's algorithms ---- */
+
+/* Days since 1970-01-01 of a date in years 1970 .. 9999. */
+static uint64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	unsigned era = y / 400, yoe = y % 400;
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (uint64_t)era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
+{
+	uint64_t z = days + 719468;
+	unsigned era = (unsigned)(z / 146097), doe = (unsigned)(z % 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned days_in_month(unsigned y, unsigned m)
+{
+	static const unsigned char days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* ---- writer ---- */
+
+/* The first error seen while building the tree; later steps become no-ops. */
+struct jw {
+	int status;
+};
+
+static void jw_fail(struct jw *w, int status)
+{
+	if (w->status == HW_OK)
+		w->status = status;
+}
+
+/* Sets obj[key]; val NULL means its constructor failed with `why`. Steals val. */
+static void put_why(struct jw *w, json_t *obj, const char *key, json_t *val, int why)
+{
+	if (val == NULL)
+		jw_fail(w, why);
+	else if (json_object_set_new(obj, key, val) != 0)
+		jw_fail(w, HW_ERR_NOMEM);
+}
+
+static void put(struct jw *w, json_t *obj, const char *key, json_t *val)
+{
+	put_why(w, obj, key, val, HW_ERR_NOMEM);
+}
+
+static void put_int(struct jw *w, json_t *obj, const char *key, uint64_t v)
+{
+	put(w, obj, key, json_integer((json_int_t)v));
+}
+
+/* NULL becomes null. json_string refuses invalid UTF-8, the likelier failure here. */
+static void put_str(struct jw *w, json_t *obj, const char *key, const char *s)
+{
+	put_why(w, obj, key, s != NULL ? json_string(s) : json_null(), HW_ERR_INVAL);
+}
+
+static void put_addr(struct jw *w, json_t *obj, const char *key, const struct hw_addr *a,
+		     bool nullable)
+{
+	char buf[HW_ADDRSTRLEN];
+
+	if (hw_addr_is_unset(a)) {
+		if (nullable)
+			put(w, obj, key, json_null());
+		else
+			jw_fail(w, HW_ERR_INVAL);
+		return;
+	}
+	put(w, obj, key, json_string(hw_addr_str(a, buf, sizeof(buf))));
+}
+
+/* Rounds to 3 decimals; without libm, which fuzz builds do not link. */
+static void put_ms(struct jw *w, json_t *obj, const char *key, double ms)
+{
+	if (!(ms >= 0 && ms <= MS_MAX)) { /* also catches NaN */
+		jw_fail(w, HW_ERR_INVAL);
+		return;
+	}
+	put(w, obj, key, json_real((double)(uint64_t)(ms * 1000 + 0.5) / 1000));
+}
+
+static void put_time(struct jw *w, json_t *obj, const char *key, uint64_t us)
+{
+	char buf[64];
+	unsigned y, mo, d;
+
+	if (us > US_MAX) {
+		jw_fail(w, HW_ERR_INVAL);
+		return;
+	}
+	uint64_t secs = us / 1000000, day_secs = secs % 86400;
+	civil_from_days(secs / 86400, &y, &mo, &d);
+	snprintf(buf, sizeof(buf), "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ", y, mo, d,
+		 (unsigned)(day_secs / 3600), (unsigned)(day_secs / 60 % 60),
+		 (unsigned)(day_secs % 60), (unsigned)(us % 1000000));
+	put(w, obj, key, json_string(buf));
+}
+
+static json_t *mpls_json(struct jw *w, const struct hw_reply *r)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < r->n_mpls; i++) {
+		const struct hw_mpls_label *m = &r->mpls[i];
+		json_t *o = json_object();
+		put_int(w, o, "label", m->label);
+		put_int(w, o, "tc", m->tc);
+		put_int(w, o, "s", m->s);
+		put_int(w, o, "ttl", m->ttl);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	return arr;
+}
+
+static json_t *reply_json(struct jw *w, const struct hw_trace *t, const struct hw_reply *r)
+{
+	json_t *o = json_object();
+	char mark[16];
+
+	put_addr(w, o, "addr", &r->addr, false);
+	put_int(w, o, "attempt", r->attempt);
+	put_ms(w, o, "rtt_ms", r->rtt_ms);
+	put(w, o, "kind", json_string(hw_reply_kind_name(r->kind)));
+	put_int(w, o, "icmp_type", r->icmp_type);
+	put_int(w, o, "icmp_code", r->icmp_code);
+	put_int(w, o, "reply_ttl", r->reply_ttl);
+	put_int(w, o, "quoted_ttl", r->quoted_ttl);
+	put_int(w, o, "ipid", r->ipid);
+	if (r->mtu != 0)
+		put_int(w, o, "mtu", r->mtu);
+	hw_reply_mark(r, t->dst.family, hw_addr_eq(&r->addr, &t->dst), mark, sizeof(mark));
+	if (mark[0] != '\0')
+		put(w, o, "mark", json_string(mark));
+	if (r->n_mpls > HW_MPLS_MAX)
+		jw_fail(w, HW_ERR_INVAL);
+	else if (r->n_mpls > 0)
+		put(w, o, "mpls", mpls_json(w, r));
+	return o;
+}
+
+static json_t *hop_json(struct jw *w, const struct hw_trace *t, const struct hw_hop *hop)
+{
+	json_t *o = json_object(), *replies = json_array();
+
+	put_int(w, o, "ttl", hop->ttl);
+	put_int(w, o, "probes_sent", hop->probes_sent);
+	for (size_t i = 0; i < hop->n_replies && w->status == HW_OK; i++) {
+		if (json_array_append_new(replies, reply_json(w, t, &hop->replies[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "replies", replies);
+	return o;
+}
+
+static json_t *flow_json(struct jw *w, const struct hw_trace *t)
+{
+	json_t *o = json_object();
+
+	put_int(w, o, "id", t->flow_id);
+	put_int(w, o, "sport", t->sport);
+	put_int(w, o, "dport", t->dport);
+	put_int(w, o, "tos", t->tos);
+	put_int(w, o, "flow_label", t->flow_label);
+	return o;
+}
+
+static void trace_head_json(struct jw *w, json_t *o, const struct hw_trace *t)
+{
+	put_str(w, o, "target", t->target);
+	put_addr(w, o, "src", &t->src, true);
+	put_addr(w, o, "dst", &t->dst, false);
+	put_int(w, o, "family", t->dst.family == AF_INET6 ? 6 : 4);
+	put(w, o, "method", json_string(hw_method_name(t->method)));
+	put(w, o, "flow", flow_json(w, t));
+	put_int(w, o, "first_ttl", t->first_ttl);
+	put_int(w, o, "max_ttl", t->max_ttl);
+	put_int(w, o, "probes_per_hop", t->probes_per_hop);
+}
+
+static json_t *trace_json(struct jw *w, const struct hw_trace *t)
+{
+	json_t *o = json_object(), *hops = json_array();
+
+	trace_head_json(w, o, t);
+	put(w, o, "stop_reason", json_string(hw_stop_reason_name(t->stop_reason)));
+	put_int(w, o, "stop_ttl", t->stop_ttl);
+	put_time(w, o, "start", t->start_unix_us);
+	put_ms(w, o, "duration_ms", t->duration_ms);
+	put_int(w, o, "probes_sent", t->probes_sent);
+	put_int(w, o, "replies", t->replies);
+	for (size_t i = 0; i < t->n_hops && w->status == HW_OK; i++) {
+		if (json_array_append_new(hops, hop_json(w, t, &t->hops[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "hops", hops);
+	return o;
+}
+
+static json_t *run_json(struct jw *w, const struct hw_run *run)
+{
+	json_t *o = json_object(), *traces = json_array();
+
+	put(w, o, "schema", json_string(HW_JSON_SCHEMA));
+	put_int(w, o, "version", HW_JSON_VERSION);
+	put_time(w, o, "start", run->start_unix_us);
+	put_str(w, o, "vantage", run->vantage);
+	put_str(w, o, "tool", run->tool_version);
+	for (size_t i = 0; i < run->n_traces && w->status == HW_OK; i++) {
+		if (run->traces[i] == NULL)
+			jw_fail(w, HW_ERR_INVAL);
+		else if (json_array_append_new(traces, trace_json(w, run->traces[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "traces", traces);
+	return o;
+}
+
+int json_write_run(const struct hw_run *run, FILE *out)
+{
+	if (run == NULL || out == NULL)
+		return HW_ERR_INVAL;
+	struct jw w = {HW_OK};
+	json_t *root = run_json(&w, run);
+
+	if (root == NULL)
+		jw_fail(&w, HW_ERR_NOMEM);
+	if (w.status == HW_OK && (json_dumpf(root, out, DUMP_FLAGS) != 0 || fputc('\n', out) == EOF))
+		w.status = HW_ERR_IO;
+	json_decref(root);
+	if (w.status == HW_OK && (fflush(out) != 0 || ferror(out)))
+		w.status = HW_ERR_IO;
+	return w.status;
+}
+
+/* ---- reader ---- */
+
+/* Where the reader reports its one error. */
+struct jr {
+	char *err;
+	size_t errlen;
+};
+
+/* Paths stay short: the longest is traces[N].hops[N].replies[N].mpls[N].label. */
+#define PATH_LEN 128
+
+__attribute__((format(printf, 4, 5)))
+static int fail(struct jr *r, int status, const char *path, const char *fmt, ...)
+{
+	if (r->err == NULL || r->errlen == 0)
+		return status;
+	va_list ap;
+	/* No path: the message is not about one place in the document. */
+	int n = path == NULL ? 0 :
+		snprintf(r->err, r->errlen, "%s: ", path[0] != '\0' ? path : "document");
+	if (n >= 0 && (size_t)n < r->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return status;
+}
+
+#define bad(r, path, ...) fail((r), HW_ERR_MALFORMED, (path), __VA_ARGS__)
+
+/* Cannot happen with the schema's nesting; if it ever does, show it was cut. */
+static void mark_cut(char *buf, int n)
+{
+	if (n >= PATH_LEN)
+		memcpy(buf + PATH_LEN - 4, "...", 4);
+}
+
+static void join(char *buf, const char *path, const char *key)
+{
+	mark_cut(buf, snprintf(buf, PATH_LEN, "%s%s%s", path, path[0] != '\0' ? "." : "", key));
+}
+
+static void join_index(char *buf, const char *path, size_t i)
+{
+	mark_cut(buf, snprintf(buf, PATH_LEN, "%s[%zu]", path, i));
+}
+
+/* obj[key], which must exist; its path goes to kpath. */
+static int member(struct jr *r, const json_t *obj, const char *path, const char *key,
+		  char *kpath, const json_t **val)
+{
+	join(kpath, path, key);
+	*val = json_object_get(obj, key);
+	return *val != NULL ? HW_OK : bad(r, kpath, "missing");
+}
+
+static int get_int(struct jr *r, const json_t *obj, const char *path, const char *key,
+		   json_int_t min, json_int_t max, json_int_t *out)
+{
+	char kpath[PATH_LEN];
+	const json_t *v;
+	int rc = member(r, obj, path, key, kpath, &v);
+
+	if (rc < 0)
+		return rc;
+	if (!json_is_integer(v))
+		return bad(r, kpath, "expected an integer");
+	*out = json_integer_value(v);
+	if (*out < min || *out > max)
+		return bad(r, kpath, "%" JSON_INTEGER_FORMAT " is out of range %"
+			   JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT, *out, min, max);
+	return HW_OK;
+}
+
+static int get_u8(struct jr *r, const json_t *obj, const char *path, const char *key,
+		  unsigned min, unsigned max, uint8_t *out)
+{
+	json_int_t v;
+	int rc = get_int(r, obj, path, key, min, max, &v);
+	if (rc == HW_OK)
+		*out = (uint8_t)v;
+	return rc;
+}
+
+static int get_u16(struct jr *r, const json_t *obj, const char *path, const char *key,
+		   uint16_t *out)
+{
+	json_int_t v;
+	int rc = get_int(r, obj, path, key, 0, UINT16_MAX, &v);
+	if (rc == HW_OK)
+		*out = (uint16_t)v;
+	return rc;
+}
+
+static int get_u32(struct jr *r, const json_t *obj, const char *path, const char *key,
+		   uint32_t max, uint32_t *out)
+{
+	json_int_t v;
+	int rc = get_int(r, obj, path, key, 0, max, &v);
+	if (rc == HW_OK)
+		*out = (uint32_t)v;
+	return rc;
+}
+
+static int get_ms(struct jr *r, const json_t *obj, const char *path, const char *key,
+		  double *out)
+{
+	char kpath[PATH_LEN];
+	const json_t *v;
+	int rc = member(r, obj, path, key, kpath, &v);
+
+	if (rc < 0)
+		return rc;
+	if (!json_is_number(v))
+		return bad(r, kpath, "expected a number");
+	*out = json_number_value(v);
+	if (!(*out >= 0 && *out <= MS_MAX))
+		return bad(r, kpath, "%g is out of range 0..1e12", *out);
+	return HW_OK;
+}
+
+/* A string member; with nullable, null gives *out = NULL. */
+static int get_str(struct jr *r, const json_t *obj, const char *path, const char *key,
+		   bool nullable, const char **out)
+{
+	char kpath[PATH_LEN];
+	const json_t *v;
+	int rc = member(r, obj, path, key, kpath, &v);
+
+	if (rc < 0)
+		return rc;
+	*out = NULL;
+	if (nullable && json_is_null(v))
+		return HW_OK;
+	if (!json_is_string(v))
+		return bad(r, kpath, nullable ? "expected a string or null" : "expected a string");
+	*out = json_string_value(v);
+	return HW_OK;
+}
+
+/* A member of a type, or NULL when absent and optional. */
+static int get_typed(struct jr *r, const json_t *obj, const char *path, const char *key,
+		     json_type type, bool optional, const json_t **out)
+{
+	static const char *const names[] = {
+		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+	};
+	char kpath[PATH_LEN];
+
+	join(kpath, path, key);
+	*out = json_object_get(obj, key);
+	if (*out == NULL)
+		return optional ? HW_OK : bad(r, kpath, "missing");
+	if (json_typeof(*out) != type)
+		return bad(r, kpath, "expected %s", names[type]);
+	return HW_OK;
+}
+
+static int dup_str(struct jr *r, const char *s, char **out)
+{
+	*out = NULL;
+	if (s == NULL)
+		return HW_OK;
+	/* Not strdup: it is POSIX, and the fuzz build compiles this file as plain C11. */
+	size_t n = strlen(s) + 1;
+	*out = malloc(n);
+	if (*out == NULL)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	memcpy(*out, s, n);
+	return HW_OK;
+}
+
+/* An address of the trace's family (0: either). */
+static int get_addr(struct jr *r, const json_t *obj, const char *path, const char *key,
+		    bool nullable, int family, struct hw_addr *out)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	int rc = get_str(r, obj, path, key, nullable, &s);
+
+	memset(out, 0, sizeof(*out));
+	if (rc < 0 || s == NULL)
+		return rc;
+	join(kpath, path, key);
+	if (hw_addr_parse(s, out) != HW_OK)
+		return bad(r, kpath, "not an IP address");
+	if (family != 0 && out->family != family)
+		return bad(r, kpath, "not an IPv%d address", family == AF_INET6 ? 6 : 4);
+	return HW_OK;
+}
+
+/* Reads exactly n digits. */
+static bool digits(const char **p, unsigned n, unsigned *out)
+{
+	*out = 0;
+	for (unsigned i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return false;
+		*out = *out * 10 + (unsigned)(**p - '0');
+	}
+	return true;
+}
+
+/* Up to 6 fractional digits after the dot, as µs. */
+static bool fraction(const char **p, unsigned *us)
+{
+	unsigned n = 0, scale = 100000;
+
+	*us = 0;
+	if (**p != '.')
+		return true;
+	for ((*p)++; **p >= '0' && **p <= '9'; (*p)++, n++) {
+		if (n == 6)
+			return false;
+		*us += (unsigned)(**p - '0') * scale;
+		scale /= 10;
+	}
+	return n > 0;
+}
+
+/* YYYY-MM-DDTHH:MM:SS[.ffffff]Z, years 1970 .. 9999, no leap second. */
+static bool parse_time(const char *s, uint64_t *us)
+{
+	unsigned y, mo, d, h, mi, sec, frac;
+	const char *p = s;
+
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d) || *p++ != 'T' || !digits(&p, 2, &h) || *p++ != ':' ||
+	    !digits(&p, 2, &mi) || *p++ != ':' || !digits(&p, 2, &sec) || !fraction(&p, &frac) ||
+	    *p++ != 'Z' || *p != '\0')
+		return false;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 59)
+		return false;
+	uint64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*us = secs * 1000000 + frac;
+	return true;
+}
+
+static int get_time(struct jr *r, const json_t *obj, const char *path, const char *key,
+		    uint64_t *out)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	int rc = get_str(r, obj, path, key, false, &s);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, key);
+	if (!parse_time(s, out))
+		return bad(r, kpath, "not a UTC time like 2026-11-24T22:30:00.123456Z");
+	return HW_OK;
+}
+
+static int read_mpls_entry(struct jr *r, const json_t *o, const char *path,
+			   struct hw_mpls_label *m)
+{
+	json_int_t v;
+	int rc;
+
+	if (!json_is_object(o))
+		return bad(r, path, "expected an object");
+	if ((rc = get_int(r, o, path, "label", 0, MPLS_LABEL_MAX, &v)) < 0)
+		return rc;
+	m->label = (uint32_t)v;
+	if ((rc = get_u8(r, o, path, "tc", 0, 7, &m->tc)) < 0 ||
+	    (rc = get_u8(r, o, path, "s", 0, 1, &m->s)) < 0 ||
+	    (rc = get_u8(r, o, path, "ttl", 0, 255, &m->ttl)) < 0)
+		return rc;
+	return HW_OK;
+}
+
+static int read_mpls(struct jr *r, const json_t *obj, const char *path, struct hw_reply *out)
+{
+	char kpath[PATH_LEN], epath[PATH_LEN];
+	const json_t *arr;
+	int rc = get_typed(r, obj, path, "mpls", JSON_ARRAY, true, &arr);
+
+	if (rc < 0 || arr == NULL)
+		return rc;
+	join(kpath, path, "mpls");
+	if (json_array_size(arr) > HW_MPLS_MAX)
+		return bad(r, kpath, "more than %d labels", HW_MPLS_MAX);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		join_index(epath, kpath, i);
+		if ((rc = read_mpls_entry(r, json_array_get(arr, i), epath, &out->mpls[i])) < 0)
+			return rc;
+	}
+	out->n_mpls = (uint8_t)json_array_size(arr);
+	return HW_OK;
+}
+
+static int read_kind(struct jr *r, const json_t *obj, const char *path, enum hw_reply_kind *out)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	int rc = get_str(r, obj, path, "kind", false, &s);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "kind");
+	if (hw_reply_kind_parse(s, out) != HW_OK)
+		return bad(r, kpath, "unknown reply kind \"%s\"", s);
+	return HW_OK;
+}
+
+/* mtu and mark are optional; mark is derived data, so only its type is checked. */
+static int read_reply_extras(struct jr *r, const json_t *obj, const char *path,
+			     struct hw_reply *out)
+{
+	const json_t *mark;
+	int rc;
+
+	if (json_object_get(obj, "mtu") != NULL &&
+	    (rc = get_u32(r, obj, path, "mtu", UINT32_MAX, &out->mtu)) < 0)
+		return rc;
+	if ((rc = get_typed(r, obj, path, "mark", JSON_STRING, true, &mark)) < 0)
+		return rc;
+	return read_mpls(r, obj, path, out);
+}
+
+static int read_attempt(struct jr *r, const json_t *obj, const char *path,
+			const struct hw_hop *hop, uint8_t *out)
+{
+	char kpath[PATH_LEN];
+	int rc = get_u8(r, obj, path, "attempt", 0, HW_ATTEMPT_MAX - 1, out);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "attempt");
+	if (*out >= hop->probes_sent)
+		return bad(r, kpath, "%u is not below the hop's probes_sent (%u)", (unsigned)*out,
+			   (unsigned)hop->probes_sent);
+	return HW_OK;
+}
+
+static int read_reply(struct jr *r, const json_t *obj, const char *path, int family,
+		      struct hw_hop *hop)
+{
+	struct hw_reply rep;
+	int rc;
+
+	memset(&rep, 0, sizeof(rep));
+	if (!json_is_object(obj))
+		return bad(r, path, "expected an object");
+	if ((rc = get_addr(r, obj, path, "addr", false, family, &rep.addr)) < 0 ||
+	    (rc = read_attempt(r, obj, path, hop, &rep.attempt)) < 0 ||
+	    (rc = get_ms(r, obj, path, "rtt_ms", &rep.rtt_ms)) < 0 ||
+	    (rc = read_kind(r, obj, path, &rep.kind)) < 0 ||
+	    (rc = get_u8(r, obj, path, "icmp_type", 0, 255, &rep.icmp_type)) < 0 ||
+	    (rc = get_u8(r, obj, path, "icmp_code", 0, 255, &rep.icmp_code)) < 0 ||
+	    (rc = get_u8(r, obj, path, "reply_ttl", 0, 255, &rep.reply_ttl)) < 0 ||
+	    (rc = get_u8(r, obj, path, "quoted_ttl", 0, 255, &rep.quoted_ttl)) < 0 ||
+	    (rc = get_u16(r, obj, path, "ipid", &rep.ipid)) < 0 ||
+	    (rc = read_reply_extras(r, obj, path, &rep)) < 0)
+		return rc;
+	if (hop_add_reply(hop, &rep) != HW_OK)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	return HW_OK;
+}
+
+static int read_hop(struct jr *r, const json_t *obj, const char *path, int family,
+		    struct hw_hop *hop)
+{
+	char kpath[PATH_LEN], epath[PATH_LEN];
+	const json_t *replies;
+	uint8_t ttl = 0;
+	int rc;
+
+	if (!json_is_object(obj))
+		return bad(r, path, "expected an object");
+	if ((rc = get_u8(r, obj, path, "ttl", 0, 255, &ttl)) < 0)
+		return rc;
+	join(kpath, path, "ttl");
+	if (ttl != hop->ttl)
+		return bad(r, kpath, "%u where TTL %u belongs (hops run from first_ttl up)",
+			   (unsigned)ttl, (unsigned)hop->ttl);
+	if ((rc = get_u8(r, obj, path, "probes_sent", 0, 255, &hop->probes_sent)) < 0 ||
+	    (rc = get_typed(r, obj, path, "replies", JSON_ARRAY, false, &replies)) < 0)
+		return rc;
+	join(kpath, path, "replies");
+	for (size_t i = 0; i < json_array_size(replies); i++) {
+		join_index(epath, kpath, i);
+		if ((rc = read_reply(r, json_array_get(replies, i), epath, family, hop)) < 0)
+			return rc;
+	}
+	return HW_OK;
+}
+
+static int read_hops(struct jr *r, const json_t *obj, const char *path, struct hw_trace *t)
+{
+	char kpath[PATH_LEN], epath[PATH_LEN];
+	const json_t *hops;
+	int rc = get_typed(r, obj, path, "hops", JSON_ARRAY, false, &hops);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "hops");
+	size_t n = json_array_size(hops);
+	if (n > t->n_hops)
+		return bad(r, kpath, "%zu hops, but TTLs %u..%u hold only %zu", n,
+			   (unsigned)t->first_ttl, (unsigned)t->max_ttl, t->n_hops);
+	trace_truncate(t, (uint8_t)(t->first_ttl + n - 1));
+	for (size_t i = 0; i < n; i++) {
+		join_index(epath, kpath, i);
+		rc = read_hop(r, json_array_get(hops, i), epath, t->dst.family, &t->hops[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return HW_OK;
+}
+
+static int read_method(struct jr *r, const json_t *obj, const char *path, enum hw_method *out)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	int rc = get_str(r, obj, path, "method", false, &s);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "method");
+	if (hw_method_parse(s, out) != HW_OK)
+		return bad(r, kpath, "unknown method \"%s\"", s);
+	return HW_OK;
+}
+
+static int read_flow(struct jr *r, const json_t *obj, const char *path, struct hw_flow *f)
+{
+	char kpath[PATH_LEN];
+	const json_t *fo;
+	int rc = get_typed(r, obj, path, "flow", JSON_OBJECT, false, &fo);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "flow");
+	if ((rc = get_u16(r, fo, kpath, "id", &f->flow_id)) < 0 ||
+	    (rc = get_u16(r, fo, kpath, "sport", &f->sport)) < 0 ||
+	    (rc = get_u16(r, fo, kpath, "dport", &f->dport)) < 0 ||
+	    (rc = get_u8(r, fo, kpath, "tos", 0, 255, &f->tos)) < 0 ||
+	    (rc = get_u32(r, fo, kpath, "flow_label", FLOW_LABEL_MAX, &f->flow_label)) < 0)
+		return rc;
+	return HW_OK;
+}
+
+/* Family, addresses, method and flow: what trace_new needs to know. */
+static int read_flow_head(struct jr *r, const json_t *obj, const char *path, struct hw_flow *f)
+{
+	json_int_t fam;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if ((rc = get_int(r, obj, path, "family", 4, 6, &fam)) < 0)
+		return rc;
+	if (fam == 5) {
+		char kpath[PATH_LEN];
+		join(kpath, path, "family");
+		return bad(r, kpath, "5 is neither 4 nor 6");
+	}
+	int family = fam == 6 ? AF_INET6 : AF_INET;
+	if ((rc = get_addr(r, obj, path, "src", true, family, &f->src)) < 0 ||
+	    (rc = get_addr(r, obj, path, "dst", false, family, &f->dst)) < 0 ||
+	    (rc = read_method(r, obj, path, &f->method)) < 0)
+		return rc;
+	return read_flow(r, obj, path, f);
+}
+
+static int read_stop(struct jr *r, const json_t *obj, const char *path, struct hw_trace *t)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	int rc = get_str(r, obj, path, "stop_reason", false, &s);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "stop_reason");
+	if (hw_stop_reason_parse(s, &t->stop_reason) != HW_OK)
+		return bad(r, kpath, "unknown stop reason \"%s\"", s);
+	return get_u8(r, obj, path, "stop_ttl", 0, 255, &t->stop_ttl);
+}
+
+/* Everything after trace_new: target, outcome, counters, hops. */
+static int read_trace_body(struct jr *r, const json_t *obj, const char *path,
+			   struct hw_trace *t)
+{
+	const char *target;
+	int rc;
+
+	if ((rc = get_str(r, obj, path, "target", true, &target)) < 0 ||
+	    (rc = dup_str(r, target, &t->target)) < 0 ||
+	    (rc = read_stop(r, obj, path, t)) < 0 ||
+	    (rc = get_time(r, obj, path, "start", &t->start_unix_us)) < 0 ||
+	    (rc = get_ms(r, obj, path, "duration_ms", &t->duration_ms)) < 0 ||
+	    (rc = get_u32(r, obj, path, "probes_sent", UINT32_MAX, &t->probes_sent)) < 0 ||
+	    (rc = get_u32(r, obj, path, "replies", UINT32_MAX, &t->replies)) < 0)
+		return rc;
+	return read_hops(r, obj, path, t);
+}
+
+static int read_trace(struct jr *r, const json_t *obj, const char *path, struct hw_trace **out)
+{
+	struct hw_flow flow;
+	uint8_t first = 1, max = 1, probes = 0;
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(obj))
+		return bad(r, path, "expected an object");
+	if ((rc = read_flow_head(r, obj, path, &flow)) < 0 ||
+	    (rc = get_u8(r, obj, path, "first_ttl", 1, 255, &first)) < 0 ||
+	    (rc = get_u8(r, obj, path, "max_ttl", first, 255, &max)) < 0 ||
+	    (rc = get_u8(r, obj, path, "probes_per_hop", 0, 255, &probes)) < 0)
+		return rc;
+	struct hw_trace *t = trace_new(&flow, first, max, probes);
+	if (t == NULL)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	if ((rc = read_trace_body(r, obj, path, t)) < 0) {
+		trace_free(t);
+		return rc;
+	}
+	*out = t;
+	return HW_OK;
+}
+
+static int read_traces(struct jr *r, const json_t *root, struct hw_run *run)
+{
+	char path[PATH_LEN];
+	const json_t *traces;
+	struct hw_trace *t;
+	int rc = get_typed(r, root, "", "traces", JSON_ARRAY, false, &traces);
+
+	for (size_t i = 0; rc == HW_OK && i < json_array_size(traces); i++) {
+		join_index(path, "traces", i);
+		if ((rc = read_trace(r, json_array_get(traces, i), path, &t)) < 0)
+			break;
+		if (run_add_trace(run, t) != HW_OK) {
+			trace_free(t);
+			rc = fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+		}
+	}
+	return rc;
+}
+
+/* schema and version first: a newer document is refused before anything else is judged. */
+static int read_version(struct jr *r, const json_t *root)
+{
+	const char *schema;
+	json_int_t version;
+	int rc = get_str(r, root, "", "schema", false, &schema);
+
+	if (rc < 0)
+		return rc;
+	if (strcmp(schema, HW_JSON_SCHEMA) != 0)
+		return bad(r, "schema", "\"%s\" is not \"%s\"", schema, HW_JSON_SCHEMA);
+	if ((rc = get_int(r, root, "", "version", 1, INT32_MAX, &version)) < 0)
+		return rc;
+	if (version > HW_JSON_VERSION)
+		return fail(r, HW_ERR_UNSUPPORTED, "version",
+			    "%" JSON_INTEGER_FORMAT " is newer than this reader (%d)", version,
+			    HW_JSON_VERSION);
+	return HW_OK;
+}
+
+static int read_run(struct jr *r, const json_t *root, struct hw_run *run)
+{
+	const char *vantage, *tool;
+	int rc;
+
+	if (!json_is_object(root))
+		return bad(r, "", "expected an object");
+	if ((rc = read_version(r, root)) < 0 ||
+	    (rc = get_time(r, root, "", "start", &run->start_unix_us)) < 0 ||
+	    (rc = get_str(r, root, "", "vantage", true, &vantage)) < 0 ||
+	    (rc = dup_str(r, vantage, &run->vantage)) < 0 ||
+	    (rc = get_str(r, root, "", "tool", true, &tool)) < 0 ||
+	    (rc = dup_str(r, tool, &run->tool_version)) < 0)
+		return rc;
+	return read_traces(r, root, run);
+}
+
+int json_read_run(const char *text, size_t len, struct hw_run **out, char *err, size_t errlen)
+{
+	struct jr r = {err, errlen};
+	json_error_t jerr;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out == NULL || text == NULL)
+		return fail(&r, HW_ERR_INVAL, NULL, "no document");
+	*out = NULL;
+	/* Duplicate keys would let two readers of one document see different runs. */
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		char where[48];
+		snprintf(where, sizeof(where), "line %d column %d", jerr.line, jerr.column);
+		return fail(&r, HW_ERR_MALFORMED, where, "%s", jerr.text);
+	}
+	struct hw_run *run = run_new();
+	int rc = run != NULL ? read_run(&r, root, run) : fail(&r, HW_ERR_NOMEM, NULL, "out of memory");
+	json_decref(root);
+	if (rc < 0) {
+		run_free(run);
+		return rc;
+	}
+	*out = run;
+	return HW_OK;
+}

@@ -81,10 +81,16 @@ struct hw_run *run_new(void);
 /* Frees a run and everything it owns; NULL is fine. Returns NULL. */
 struct hw_run *run_free(struct hw_run *run);
 
-/* Moves a trace into the run (the run owns it afterwards). */
+/*
+ * Moves a trace into the run (the run owns it afterwards; on failure the caller still
+ * does). Arrays of runs and hops grow only through run_add_trace and hop_add_reply.
+ */
 int run_add_trace(struct hw_run *run, struct hw_trace *trace);
 
-/* A trace for a flow, with its hop array sized for first..max TTL; NULL on ENOMEM. */
+/*
+ * A trace for a flow, with its hop array sized for first..max TTL. NULL on ENOMEM, or
+ * when first_ttl is 0 or above max_ttl.
+ */
 struct hw_trace *trace_new(const struct hw_flow *flow, uint8_t first_ttl, uint8_t max_ttl,
 			   uint8_t probes_per_hop);
 
@@ -112,10 +118,15 @@ const char *hw_reply_kind_name(enum hw_reply_kind kind);
 /* Parses a reply kind name; HW_ERR_INVAL when unknown. */
 int hw_reply_kind_parse(const char *text, enum hw_reply_kind *out);
 
+/* Room for any mark hw_reply_mark writes. */
+#define HW_MARK_LEN 16
+
 /*
- * The traceroute-style annotation of a reply: "!H", "!N", "!P", "!X", "!F-1400", "!<code>"
- * for unreachables that stop a trace, "" otherwise (time exceeded, echo reply, TCP, the
- * destination's own port unreachable). Writes into buf and returns it.
+ * The traceroute-style annotation of a reply: "!H", "!N", "!P", "!X", "!S", "!F-1400",
+ * "!p" (port unreachable from a host other than the destination), "!<code>" for
+ * unreachables that stop a trace, "" otherwise (time exceeded, echo reply, TCP, the
+ * destination's own port unreachable). family is the trace's, AF_INET or AF_INET6.
+ * Writes into buf and returns it.
  */
 const char *hw_reply_mark(const struct hw_reply *reply, int family, bool from_destination,
 			  char *buf, size_t len);
