@@ -16,6 +16,7 @@ struct etrace {
 	int64_t timer;
 	uint64_t timer_at;
 	bool done;
+	bool queued;           /* in the ready queue */
 	size_t next_in_bucket; /* hash chain, index + 1 (0 ends) */
 	struct hw_engine *engine;
 };
@@ -25,7 +26,10 @@ struct hw_engine {
 	hw_net_t *net;
 	struct hw_engine_opts opts;
 	struct etrace *traces;
-	size_t n, cap, active, cursor;
+	size_t n, cap, active;
+	/* Traces that may have a probe to send, round robin: a ring of indices. */
+	size_t *ready;
+	size_t ready_head, ready_len;
 	size_t *buckets; /* index + 1 of the first trace in each bucket (0: empty) */
 	size_t n_buckets;
 	double tokens;
@@ -71,6 +75,7 @@ hw_engine_t *engine_free(hw_engine_t *e)
 		loop_watch(e->loop, e->fds[i], 0, NULL, NULL);
 	free(e->traces);
 	free(e->buckets);
+	free(e->ready);
 	free(e);
 	return NULL;
 }
@@ -115,6 +120,11 @@ int engine_add(hw_engine_t *e, const struct hw_flow *flow, const struct hw_trace
 		if (v == NULL)
 			return HW_ERR_NOMEM;
 		e->traces = v;
+		/* Traces are only added before the run, so the ring is still in order. */
+		size_t *r = realloc(e->ready, cap * sizeof(*r));
+		if (r == NULL)
+			return HW_ERR_NOMEM;
+		e->ready = r;
 		e->cap = cap;
 	}
 	hw_tracer_t *tr = tracer_new(opts, flow, trace);
@@ -123,6 +133,8 @@ int engine_add(hw_engine_t *e, const struct hw_flow *flow, const struct hw_trace
 	e->traces[e->n++] = (struct etrace){.tracer = tr, .flow = *flow, .trace = trace,
 					    .engine = e};
 	e->active++;
+	e->traces[e->n - 1].queued = true;
+	e->ready[(e->ready_head + e->ready_len++) % e->cap] = e->n - 1;
 	/* Keep chains short: grow the table with the traces. */
 	if (e->n * 2 > e->n_buckets)
 		return rehash(e, e->n_buckets ? e->n_buckets * 4 : 64);
@@ -213,27 +225,42 @@ static bool send_one(hw_engine_t *e, struct etrace *t)
 
 static void on_pace_timer(void *arg);
 
-/* Gives each trace its due probes, round robin, as far as the token bucket allows. */
+/* Marks a trace as possibly having a probe to send (after an answer or an expiry). */
+static void make_ready(hw_engine_t *e, struct etrace *t)
+{
+	if (t->queued || t->done)
+		return;
+	t->queued = true;
+	e->ready[(e->ready_head + e->ready_len++) % e->cap] = (size_t)(t - e->traces);
+}
+
+static struct etrace *pop_ready(hw_engine_t *e)
+{
+	struct etrace *t = &e->traces[e->ready[e->ready_head]];
+	e->ready_head = (e->ready_head + 1) % e->cap;
+	e->ready_len--;
+	t->queued = false;
+	return t;
+}
+
+/* Sends due probes, one per ready trace in turn, as far as the token bucket allows. */
 static void pump(hw_engine_t *e)
 {
 	refill(e, hw_now_us());
-	size_t idle = 0;
-	while (e->active != 0 && idle < e->n) {
+	while (e->ready_len != 0) {
 		if (e->tokens < 1) {
 			if (e->pace_timer <= 0) {
 				uint64_t wait = (uint64_t)((1 - e->tokens) * 1e6 / e->opts.rate_pps) + 1;
 				e->pace_timer = loop_timer(e->loop, hw_now_us() + wait,
 							   on_pace_timer, e);
 			}
-			break;
+			return;
 		}
-		struct etrace *t = &e->traces[e->cursor];
-		e->cursor = (e->cursor + 1) % e->n;
-		if (t->done || !send_one(e, t)) {
-			idle++;
-		} else {
-			idle = 0;
-		}
+		struct etrace *t = pop_ready(e);
+		/* A trace that sent goes to the back of the queue; one that had nothing waits
+		 * for its next answer or expiry. */
+		if (!t->done && send_one(e, t))
+			make_ready(e, t);
 		finish_if_done(t);
 		arm(t);
 	}
@@ -254,6 +281,7 @@ static void on_trace_timer(void *arg)
 	tracer_expire(t->tracer, hw_now_us());
 	finish_if_done(t);
 	arm(t);
+	make_ready(t->engine, t);
 	pump(t->engine);
 }
 
@@ -272,6 +300,7 @@ static void handle_reply(hw_engine_t *e, const struct hw_reply_pkt *r, uint64_t 
 	e->stats.replies_matched++;
 	finish_if_done(t);
 	arm(t);
+	make_ready(e, t);
 }
 
 static void on_readable(int fd, unsigned events, void *arg)
