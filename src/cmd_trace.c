@@ -29,6 +29,7 @@ struct trace_cli {
 	const char *outfile;
 	enum format format;
 	bool stats;
+	bool quiet;
 	char **targets;
 	int n_targets;
 };
@@ -53,7 +54,8 @@ static void trace_usage(FILE *out)
 	      "  -t TOS            IPv4 TOS / IPv6 traffic class (0)\n"
 	      "  --format text|json, -o FILE (JSON when FILE ends in .json)\n"
 	      "  -n                numeric output (names come with annotation)\n"
-	      "  --stats           print probe and packet counters on stderr\n",
+	      "  --stats           print probe and packet counters on stderr\n"
+	      "  --quiet           no progress line on stderr (there is none off a terminal)\n",
 	      out);
 }
 
@@ -81,7 +83,7 @@ static int parse_wait(const char *text, struct hw_trace_opts *o)
 	return 0;
 }
 
-enum { OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_HELP };
+enum { OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP };
 
 /* A checked number option: one line and exit status 2 when out of range. */
 #define NUMBER(opt, lo, hi, dst)                                                            \
@@ -102,6 +104,7 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"rate", required_argument, NULL, OPT_RATE},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"stats", no_argument, NULL, OPT_STATS},
+		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -141,6 +144,7 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		case 'o': c->outfile = optarg; break;
 		case 'n': break; /* names arrive with annotation; output is numeric today */
 		case OPT_STATS: c->stats = true; break;
+		case OPT_QUIET: c->quiet = true; break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "text") == 0)
 				c->format = FORMAT_TEXT;
@@ -276,6 +280,30 @@ static void print_stats(const hw_engine_t *engine)
 		(unsigned long long)s.not_ours, (unsigned long long)s.late);
 }
 
+/* The progress line on a terminal: traces done, probes sent, the rate achieved. */
+struct progress {
+	hw_loop_t *loop;
+	const hw_engine_t *engine;
+	uint64_t start_us;
+	bool shown;
+};
+
+#define PROGRESS_EVERY_US 250000u
+
+static void show_progress(void *arg)
+{
+	struct progress *p = arg;
+	struct hw_engine_stats s;
+	engine_stats(p->engine, &s);
+	double secs = (hw_now_us() - p->start_us) / 1e6;
+	fprintf(stderr, "\r\033[K%llu/%llu traces done, %llu probes, %.0f probes/s",
+		(unsigned long long)s.traces_done, (unsigned long long)s.traces_total,
+		(unsigned long long)s.probes_sent, secs > 0 ? s.probes_sent / secs : 0.0);
+	p->shown = true;
+	if (s.traces_done < s.traces_total)
+		loop_timer(p->loop, hw_now_us() + PROGRESS_EVERY_US, show_progress, p);
+}
+
 /* Everything after the sockets are open and privileges are gone. */
 static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 {
@@ -294,7 +322,13 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	run->start_unix_us = hw_unix_us();
 	if (prepare_traces(c, engine, run) != 0)
 		goto done;
-	if (engine_run(engine) != HW_OK) {
+	struct progress progress = {loop, engine, hw_now_us(), false};
+	if (!c->quiet && isatty(STDERR_FILENO))
+		loop_timer(loop, progress.start_us + PROGRESS_EVERY_US, show_progress, &progress);
+	int run_rc = engine_run(engine);
+	if (progress.shown)
+		fputs("\r\033[K", stderr);
+	if (run_rc != HW_OK) {
 		cli_error("event loop failed: %s", strerror(errno));
 		goto done;
 	}

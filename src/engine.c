@@ -344,4 +344,6 @@ int engine_run(hw_engine_t *e)
 void engine_stats(const hw_engine_t *e, struct hw_engine_stats *out)
 {
 	*out = e->stats;
+	out->traces_total = e->n;
+	out->traces_done = e->n - e->active;
 }

@@ -29,6 +29,8 @@ struct hw_engine_stats {
 	uint64_t replies_matched;
 	uint64_t not_ours;       /* answers to somebody else's probes, or unrelated packets */
 	uint64_t late;           /* ours, but for a probe already given up */
+	uint64_t traces_total;
+	uint64_t traces_done;
 };
 
 void engine_opts_default(struct hw_engine_opts *opts);
