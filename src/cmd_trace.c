@@ -192,12 +192,13 @@ static int resolve(const char *target, int family, struct hw_addr *out)
 	return 0;
 }
 
+/* Never 0: Linux replaces an IPv4 ID of 0, and the ID carries the instance. */
 static uint16_t random_instance(void)
 {
 	uint16_t v = 0;
 	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
 		v = (uint16_t)getpid();
-	return v;
+	return v != 0 ? v : 1;
 }
 
 /* Builds one trace per target into run; -1 after saying what is wrong. */

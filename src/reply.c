@@ -29,10 +29,9 @@ static bool span_has(struct span s, size_t need)
 
 static struct span span_from(struct span s, size_t off)
 {
-	struct span r = {s.p + off, off <= s.n ? s.n - off : 0};
 	if (off > s.n)
-		r.p = s.p + s.n;
-	return r;
+		off = s.n; /* past the end is the empty span at the end */
+	return (struct span){s.p + off, s.n - off};
 }
 
 static struct span span_cut(struct span s, size_t len)
