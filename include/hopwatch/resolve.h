@@ -1,0 +1,62 @@
+/*
+ * Asynchronous host name resolution (A / AAAA) through c-ares, driven by our event loop:
+ * c-ares never owns the loop. Its sockets are watched with loop_watch, its retransmissions
+ * run from a loop_timer, and every lookup has its own deadline.
+ */
+#ifndef HOPWATCH_RESOLVE_H
+#define HOPWATCH_RESOLVE_H
+
+#include <stddef.h>
+
+#include <hopwatch/addr.h>
+#include <hopwatch/loop.h>
+
+typedef struct hw_resolver hw_resolver_t;
+
+/*
+ * A lookup's answer. On HW_OK, addrs holds n >= 1 distinct addresses of the family asked
+ * for, in the order to try them (RFC 6724, as getaddrinfo sorts); they are borrowed for the
+ * duration of the call only. On error n is 0 and status is
+ *   HW_ERR_NOHOST  the name does not exist (NXDOMAIN) or has no address of that family
+ *   HW_ERR_AGAIN   no answer in time, a server failure or refusal, or the resolver closed
+ *   HW_ERR_INVAL   the name cannot be looked up (not a valid name)
+ *   HW_ERR_MALFORMED  the server's answer made no sense
+ *   HW_ERR_NOMEM
+ */
+typedef void (*hw_resolve_cb)(void *arg, int status, const struct hw_addr *addrs, size_t n);
+
+/*
+ * A resolver on loop (borrowed: close the resolver before the loop). server is "ADDR",
+ * "ADDR:PORT" or "[IPV6]:PORT" of the one DNS server to ask, or NULL for the system's
+ * configuration (resolv.conf servers and search domains, then /etc/hosts as configured).
+ * With a server given, nothing else is read or asked: no hosts file, no search domains,
+ * no HOSTALIASES. timeout_s (> 0, at most a day) bounds every lookup from its start to
+ * its answer. At most 128 lookups are in flight at once; the others wait their turn in
+ * order, and their time starts with their turn.
+ * NULL on failure with *status set (HW_ERR_INVAL for a bad server or timeout).
+ */
+hw_resolver_t *resolver_open(hw_loop_t *loop, const char *server, double timeout_s,
+			     int *status);
+
+/*
+ * Looks up name (family AF_INET, AF_INET6 or AF_UNSPEC for both). A numeric name is
+ * answered without asking anybody. cb is called exactly once, always from the loop and
+ * never from within resolver_lookup (not even for a numeric name or an immediate
+ * failure). The callback may start new lookups and may close the resolver.
+ * Returns HW_OK, or an error (HW_ERR_INVAL, HW_ERR_NOMEM) and then cb is never called.
+ */
+int resolver_lookup(hw_resolver_t *resolver, const char *name, int family, hw_resolve_cb cb,
+		    void *arg);
+
+/* Lookups started and not yet answered. */
+size_t resolver_pending(const hw_resolver_t *resolver);
+
+/*
+ * Closes the resolver; NULL is fine; returns NULL. Every lookup not yet answered gets its
+ * callback with HW_ERR_AGAIN: before resolver_close returns or, when it is called from one
+ * of this resolver's callbacks, right after that callback returns. Such callbacks must not
+ * start lookups on the closing resolver (resolver_lookup refuses them).
+ */
+hw_resolver_t *resolver_close(hw_resolver_t *resolver);
+
+#endif
