@@ -1,5 +1,6 @@
 /* `hopwatch trace`: options, privilege handling, target resolution, output. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -12,7 +13,9 @@
 #include <hopwatch/engine.h>
 #include <hopwatch/net.h>
 #include <hopwatch/output.h>
+#include <hopwatch/resolve.h>
 #include <hopwatch/status.h>
+#include <hopwatch/targets.h>
 
 #include "cli.h"
 #include "config.h"
@@ -30,13 +33,18 @@ struct trace_cli {
 	enum format format;
 	bool stats;
 	bool quiet;
-	char **targets;
-	int n_targets;
+	struct hw_target_opts target_opts;
+	const char *dns_server;
+	double dns_timeout;
+	char **args;   /* the TARGET arguments as given */
+	int n_args;
 };
 
 static void trace_usage(FILE *out)
 {
 	fputs("usage: hopwatch trace [options] TARGET...\n"
+	      "  TARGET is an address, a host name, a prefix (one target per /24, IPv6 /48)\n"
+	      "  or @FILE (one TARGET per line, # comments; @- reads standard input)\n"
 	      "  -4, -6            trace over IPv4 / IPv6 only (default: the target's family)\n"
 	      "  -P udp|icmp|tcp   probe method (default udp)\n"
 	      "  -p PORT           destination port for udp (33434) or tcp (80)\n"
@@ -54,6 +62,13 @@ static void trace_usage(FILE *out)
 	      "  -t TOS            IPv4 TOS / IPv6 traffic class (0)\n"
 	      "  --format text|json, -o FILE (JSON when FILE ends in .json)\n"
 	      "  -n                numeric output (names come with annotation)\n"
+	      "  --per-prefix LEN  split IPv4 prefixes into /LEN (24; 0 = one target each)\n"
+	      "  --per-prefix6 LEN split IPv6 prefixes into /LEN (48)\n"
+	      "  --pick first|random  which address of each /LEN to trace (first)\n"
+	      "  --seed N          seed of --pick random (0): same seed, same addresses\n"
+	      "  --max-targets N   refuse to expand to more targets (65536)\n"
+	      "  --dns-server ADDR[:PORT]  resolve names there instead of the system's\n"
+	      "  --dns-timeout S   give up on a name after S seconds (5)\n"
 	      "  --stats           print probe and packet counters on stderr\n"
 	      "  --quiet           no progress line on stderr (there is none off a terminal)\n",
 	      out);
@@ -83,7 +98,10 @@ static int parse_wait(const char *text, struct hw_trace_opts *o)
 	return 0;
 }
 
-enum { OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP };
+enum {
+	OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP, OPT_SPLIT4,
+	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_DNS, OPT_DNS_TIMEOUT,
+};
 
 /* A checked number option: one line and exit status 2 when out of range. */
 #define NUMBER(opt, lo, hi, dst)                                                            \
@@ -105,6 +123,13 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"stats", no_argument, NULL, OPT_STATS},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"per-prefix", required_argument, NULL, OPT_SPLIT4},
+		{"per-prefix6", required_argument, NULL, OPT_SPLIT6},
+		{"pick", required_argument, NULL, OPT_PICK},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
+		{"dns-server", required_argument, NULL, OPT_DNS},
+		{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -145,6 +170,27 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		case 'n': break; /* names arrive with annotation; output is numeric today */
 		case OPT_STATS: c->stats = true; break;
 		case OPT_QUIET: c->quiet = true; break;
+		case OPT_SPLIT4: NUMBER("--per-prefix", 0, 32, c->target_opts.split_v4); break;
+		case OPT_SPLIT6: NUMBER("--per-prefix6", 0, 128, c->target_opts.split_v6); break;
+		case OPT_SEED: NUMBER("--seed", 0, LONG_MAX, c->target_opts.seed); break;
+		case OPT_MAX_TARGETS: NUMBER("--max-targets", 1, 10000000, c->target_opts.max_targets); break;
+		case OPT_DNS: c->dns_server = optarg; break;
+		case OPT_DNS_TIMEOUT:
+			if (cli_double(optarg, 0.1, 60, &c->dns_timeout) != 0) {
+				cli_error("--dns-timeout: '%s' is not 0.1..60 seconds", optarg);
+				return -1;
+			}
+			break;
+		case OPT_PICK:
+			if (strcmp(optarg, "first") == 0)
+				c->target_opts.pick = HW_PICK_FIRST;
+			else if (strcmp(optarg, "random") == 0)
+				c->target_opts.pick = HW_PICK_RANDOM;
+			else {
+				cli_error("--pick: '%s' is not first or random", optarg);
+				return -1;
+			}
+			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "text") == 0)
 				c->format = FORMAT_TEXT;
@@ -164,32 +210,82 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		cli_error("%s", why);
 		return -1;
 	}
-	c->targets = argv + optind;
-	c->n_targets = argc - optind;
-	if (c->n_targets == 0) {
+	c->target_opts.family = c->family;
+	c->args = argv + optind;
+	c->n_args = argc - optind;
+	if (c->n_args == 0) {
 		cli_error("trace: no target given (try 'hopwatch trace --help')");
 		return -1;
 	}
 	return 0;
 }
 
-/* A numeric address, or a name through the resolver (after privileges are dropped). */
-static int resolve(const char *target, int family, struct hw_addr *out)
+/* Expands the TARGET arguments (after privileges are gone: @FILE is the user's file). */
+static int expand_targets(const struct trace_cli *c, struct hw_target_list *list)
 {
-	if (hw_addr_parse(target, out) == HW_OK)
-		return family == 0 || family == out->family ? 0 : -1;
-	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_DGRAM}, *res;
-	int rc = getaddrinfo(target, NULL, &hints, &res);
-	if (rc != 0) {
-		cli_error("unknown host %s (%s)", target, gai_strerror(rc));
+	char err[256];
+	for (int i = 0; i < c->n_args; i++) {
+		if (targets_add_arg(list, c->args[i], &c->target_opts, err, sizeof(err)) != HW_OK) {
+			cli_error("%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct lookup {
+	struct hw_target *target;
+	int status;
+};
+
+static void on_resolved(void *arg, int status, const struct hw_addr *addrs, size_t n)
+{
+	struct lookup *l = arg;
+	l->status = status == HW_OK && n == 0 ? HW_ERR_NOHOST : status;
+	if (l->status == HW_OK)
+		l->target->addr = addrs[0]; /* in the resolver's preference order */
+}
+
+/* Resolves every name on the loop, all at once; -1 after naming the first that failed. */
+static int resolve_names(const struct trace_cli *c, hw_loop_t *loop, struct hw_target_list *list)
+{
+	size_t names = 0;
+	for (size_t i = 0; i < list->n; i++)
+		names += list->v[i].name != NULL;
+	if (names == 0)
+		return 0;
+	int st;
+	hw_resolver_t *res = resolver_open(loop, c->dns_server, c->dns_timeout, &st);
+	if (res == NULL) {
+		cli_error("cannot start the resolver%s%s: %s", c->dns_server ? " for " : "",
+			  c->dns_server ? c->dns_server : "", hw_strerror(st));
 		return -1;
 	}
-	if (res->ai_family == AF_INET)
-		hw_addr_set(out, AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr);
-	else
-		hw_addr_set(out, AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr);
-	freeaddrinfo(res);
-	return 0;
+	struct lookup *lookups = calloc(list->n, sizeof(*lookups));
+	int rc = lookups != NULL ? 0 : -1;
+	for (size_t i = 0; i < list->n && rc == 0; i++) {
+		lookups[i] = (struct lookup){&list->v[i], HW_OK};
+		if (list->v[i].name != NULL &&
+		    resolver_lookup(res, list->v[i].name, c->family ? c->family : AF_UNSPEC,
+				    on_resolved, &lookups[i]) != HW_OK)
+			rc = -1;
+	}
+	if (rc == 0 && loop_run(loop) != 0)
+		rc = -1;
+	for (size_t i = 0; i < list->n && rc == 0; i++) {
+		if (lookups[i].status == HW_ERR_NOHOST) {
+			cli_error("unknown host %s", list->v[i].name);
+			rc = -1;
+		} else if (lookups[i].status != HW_OK) {
+			cli_error("cannot resolve %s: no answer from DNS", list->v[i].name);
+			rc = -1;
+		}
+	}
+	if (lookups == NULL)
+		cli_error("out of memory");
+	free(lookups);
+	resolver_close(res);
+	return rc;
 }
 
 /* Never 0: Linux replaces an IPv4 ID of 0, and the ID carries the instance. */
@@ -201,33 +297,89 @@ static uint16_t random_instance(void)
 	return v != 0 ? v : 1;
 }
 
+static const struct hw_target_list *sort_list;
+
+static int by_address(const void *x, const void *y)
+{
+	const struct hw_addr *a = &sort_list->v[*(const size_t *)x].addr;
+	const struct hw_addr *b = &sort_list->v[*(const size_t *)y].addr;
+	int d = a->family - b->family;
+	if (d == 0)
+		d = memcmp(a->a, b->a, sizeof(a->a));
+	if (d == 0) /* keep the first mention of an address */
+		d = *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+	return d;
+}
+
+/* Marks targets whose address an earlier target already has: one trace per destination. */
+static bool *find_duplicates(const struct hw_target_list *list)
+{
+	bool *dup = calloc(list->n + 1, sizeof(*dup));
+	size_t *order = malloc((list->n + 1) * sizeof(*order));
+	if (dup == NULL || order == NULL) {
+		free(order);
+		free(dup);
+		return NULL;
+	}
+	for (size_t i = 0; i < list->n; i++)
+		order[i] = i;
+	sort_list = list;
+	qsort(order, list->n, sizeof(*order), by_address);
+	for (size_t i = 1; i < list->n; i++)
+		if (hw_addr_eq(&list->v[order[i]].addr, &list->v[order[i - 1]].addr))
+			dup[order[i]] = true;
+	free(order);
+	return dup;
+}
+
+static int add_traces(const struct trace_cli *c, const struct hw_target_list *list,
+		      const bool *dup, uint16_t instance, const struct hw_addr *fixed_src,
+		      hw_engine_t *engine, struct hw_run *run);
+
 /* Builds one trace per target into run; -1 after saying what is wrong. */
-static int prepare_traces(const struct trace_cli *c, hw_engine_t *engine, struct hw_run *run)
+static int prepare_traces(const struct trace_cli *c, const struct hw_target_list *list,
+			  hw_engine_t *engine, struct hw_run *run)
 {
 	uint16_t instance = random_instance();
-	for (int i = 0; i < c->n_targets; i++) {
-		struct hw_addr dst, src;
+	struct hw_addr fixed_src;
+	if (c->source != NULL && hw_addr_parse(c->source, &fixed_src) != HW_OK) {
+		cli_error("-s: '%s' is not an address", c->source);
+		return -1;
+	}
+	bool *dup = find_duplicates(list);
+	if (dup == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	int rc = add_traces(c, list, dup, instance, c->source ? &fixed_src : NULL, engine, run);
+	free(dup);
+	return rc;
+}
+
+static int add_traces(const struct trace_cli *c, const struct hw_target_list *list,
+		      const bool *dup, uint16_t instance, const struct hw_addr *fixed_src,
+		      hw_engine_t *engine, struct hw_run *run)
+{
+	struct hw_addr src;
+	for (size_t i = 0; i < list->n; i++) {
+		const struct hw_target *t = &list->v[i];
 		char buf[HW_ADDRSTRLEN];
-		if (resolve(c->targets[i], c->family, &dst) != 0) {
-			if (hw_addr_parse(c->targets[i], &dst) == HW_OK)
-				cli_error("%s is not an IPv%d address", c->targets[i],
-					  c->family == AF_INET ? 4 : 6);
-			return -1;
-		}
-		if (c->source != NULL) {
-			if (hw_addr_parse(c->source, &src) != HW_OK || src.family != dst.family) {
-				cli_error("-s: '%s' is not an address of %s's family", c->source,
-					  c->targets[i]);
+		if (dup[i])
+			continue;
+		if (fixed_src != NULL) {
+			if (fixed_src->family != t->addr.family) {
+				cli_error("-s: %s is not of %s's family", c->source, t->spec);
 				return -1;
 			}
-		} else if (net_source_for(&dst, &src) != HW_OK) {
-			cli_error("no route to %s: %s", hw_addr_str(&dst, buf, sizeof(buf)),
+			src = *fixed_src;
+		} else if (net_source_for(&t->addr, &src) != HW_OK) {
+			cli_error("no route to %s: %s", hw_addr_str(&t->addr, buf, sizeof(buf)),
 				  strerror(errno));
 			return -1;
 		}
 		struct hw_flow flow;
-		probe_flow_init(&flow, c->method, &src, &dst, (uint16_t)c->flow, (uint16_t)c->port,
-				instance);
+		probe_flow_init(&flow, c->method, &src, &t->addr, (uint16_t)c->flow,
+				(uint16_t)c->port, instance);
 		flow.tos = (uint8_t)c->tos;
 		struct hw_trace *trace = trace_new(&flow, c->opts.first_ttl, c->opts.max_ttl,
 						   c->opts.probes_per_hop);
@@ -236,10 +388,11 @@ static int prepare_traces(const struct trace_cli *c, hw_engine_t *engine, struct
 			cli_error("out of memory");
 			return -1;
 		}
-		if (hw_addr_parse(c->targets[i], &dst) != HW_OK)
-			trace->target = strdup(c->targets[i]);
+		/* The name as the user wrote it, when it is more than the address. */
+		if (t->name != NULL || t->network != NULL)
+			trace->target = strdup(t->spec);
 		if (engine_add(engine, &flow, &c->opts, trace) != HW_OK) {
-			cli_error("cannot start the trace to %s", c->targets[i]);
+			cli_error("cannot start the trace to %s", t->spec);
 			return -1;
 		}
 	}
@@ -309,6 +462,7 @@ static void show_progress(void *arg)
 static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 {
 	int status = EXIT_TROUBLE;
+	struct hw_target_list targets = {0};
 	struct hw_run *run = run_new();
 	hw_loop_t *loop = loop_open();
 	hw_engine_t *engine = loop ? engine_new(loop, net, &c->engine) : NULL;
@@ -321,7 +475,8 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	run->vantage = strdup(host);
 	run->tool_version = strdup("hopwatch " PACKAGE_VERSION);
 	run->start_unix_us = hw_unix_us();
-	if (prepare_traces(c, engine, run) != 0)
+	if (expand_targets(c, &targets) != 0 || resolve_names(c, loop, &targets) != 0 ||
+	    prepare_traces(c, &targets, engine, run) != 0)
 		goto done;
 	struct progress progress = {loop, engine, hw_now_us(), false};
 	if (!c->quiet && isatty(STDERR_FILENO))
@@ -341,6 +496,7 @@ done:
 	engine_free(engine);
 	loop_close(loop);
 	run_free(run);
+	targets_free(&targets);
 	return status;
 }
 
@@ -352,7 +508,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 int cmd_trace(int argc, char **argv)
 {
-	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT};
+	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT, .dns_timeout = 5};
+	targets_opts_default(&c.target_opts);
 	tracer_opts_default(&c.opts);
 	engine_opts_default(&c.engine);
 	if (parse_options(argc, argv, &c) != 0)
