@@ -346,6 +346,11 @@ static int prepare_traces(const struct trace_cli *c, const struct hw_target_list
 		cli_error("-s: '%s' is not an address", c->source);
 		return -1;
 	}
+	/* Answers to a source that is not ours would never come back: refuse it. */
+	if (c->source != NULL && net_source_is_local(&fixed_src) != HW_OK) {
+		cli_error("-s: %s is not an address of this host", c->source);
+		return -1;
+	}
 	bool *dup = find_duplicates(list);
 	if (dup == NULL) {
 		cli_error("out of memory");

@@ -234,24 +234,35 @@ int net_recv(hw_net_t *net, int fd, struct hw_reply_pkt *reply, uint64_t *rx_mon
 			    &src, meta.to.family != 0 ? &meta.to : NULL, meta.hop_limit, reply);
 }
 
+/* A socket address for addr and port; returns its length, 0 for an unset address. */
+static socklen_t to_sockaddr(const struct hw_addr *addr, uint16_t port,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (addr->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr->a, 4);
+		return sizeof(*sin);
+	}
+	if (addr->family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr->a, 16);
+		return sizeof(*sin6);
+	}
+	return 0;
+}
+
 /* The kernel's choice of source: connect a UDP socket (sends nothing) and ask. */
 static int source_by_connect(const struct hw_addr *dst, struct hw_addr *src)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len;
-	if (dst->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(HW_UDP_DPORT);
-		memcpy(&sin->sin_addr, dst->a, 4);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(HW_UDP_DPORT);
-		memcpy(&sin6->sin6_addr, dst->a, 16);
-		len = sizeof(*sin6);
-	}
+	struct sockaddr_storage ss;
+	socklen_t len = to_sockaddr(dst, HW_UDP_DPORT, &ss);
+	if (len == 0)
+		return HW_ERR_INVAL;
 	int fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return HW_ERR_SYS;
@@ -291,6 +302,20 @@ int net_source_for(const struct hw_addr *dst, struct hw_addr *src)
 		}
 	}
 	return source_by_connect(dst, src);
+}
+
+int net_source_is_local(const struct hw_addr *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = to_sockaddr(src, 0, &ss);
+	if (len == 0)
+		return HW_ERR_INVAL;
+	int fd = socket(src->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return HW_ERR_SYS;
+	int rc = bind(fd, (struct sockaddr *)&ss, len) == 0 ? HW_OK : HW_ERR_INVAL;
+	close(fd);
+	return rc;
 }
 
 int net_drop_privileges(void)

@@ -43,6 +43,9 @@ int net_recv(hw_net_t *net, int fd, struct hw_reply_pkt *reply, uint64_t *rx_mon
 /* The source address the kernel would use toward dst (libdnet intf_get_dst for IPv4). */
 int net_source_for(const struct hw_addr *dst, struct hw_addr *src);
 
+/* HW_OK when src is an address of this host (a socket can bind to it), else HW_ERR_INVAL. */
+int net_source_is_local(const struct hw_addr *src);
+
 /*
  * Gives up root: to SUDO_UID/SUDO_GID when set, else to "nobody". A no-op when not root
  * (running with only CAP_NET_RAW). HW_ERR_SYS if it cannot.
