@@ -166,6 +166,8 @@ static json_t *reply_json(struct jw *w, const struct hw_trace *t, const struct h
 
 	put_addr(w, o, "addr", &r->addr, false);
 	put_int(w, o, "attempt", r->attempt);
+	if (t->multipath != HW_MULTIPATH_NONE)
+		put_int(w, o, "flow", r->flow_id);
 	put_ms(w, o, "rtt_ms", r->rtt_ms);
 	put(w, o, "kind", json_string(hw_reply_kind_name(r->kind)));
 	put_int(w, o, "icmp_type", r->icmp_type);
@@ -191,6 +193,8 @@ static json_t *hop_json(struct jw *w, const struct hw_trace *t, const struct hw_
 
 	put_int(w, o, "ttl", hop->ttl);
 	put_int(w, o, "probes_sent", hop->probes_sent);
+	if (hop->per_packet)
+		put(w, o, "per_packet", json_true());
 	for (size_t i = 0; i < hop->n_replies && w->status == HW_OK; i++) {
 		if (json_array_append_new(replies, reply_json(w, t, &hop->replies[i])) != 0)
 			jw_fail(w, HW_ERR_NOMEM);
@@ -222,6 +226,51 @@ static void trace_head_json(struct jw *w, json_t *o, const struct hw_trace *t)
 	put_int(w, o, "first_ttl", t->first_ttl);
 	put_int(w, o, "max_ttl", t->max_ttl);
 	put_int(w, o, "probes_per_hop", t->probes_per_hop);
+	if (t->multipath != HW_MULTIPATH_NONE) {
+		put(w, o, "multipath", json_string(hw_multipath_name(t->multipath)));
+		put_int(w, o, "confidence", t->confidence);
+	}
+}
+
+static json_t *link_json(struct jw *w, const struct hw_link *l)
+{
+	json_t *o = json_object();
+
+	put_addr(w, o, "from", &l->from, false);
+	put_addr(w, o, "to", &l->to, false);
+	put_int(w, o, "ttl", l->ttl);
+	put(w, o, "per_packet", json_boolean(l->per_packet));
+	return o;
+}
+
+static json_t *diamond_json(struct jw *w, const struct hw_diamond *d)
+{
+	json_t *o = json_object();
+
+	put_addr(w, o, "divergence", &d->divergence, true);
+	put_int(w, o, "div_ttl", d->div_ttl);
+	put_addr(w, o, "convergence", &d->convergence, true);
+	put_int(w, o, "conv_ttl", d->conv_ttl);
+	put_int(w, o, "max_width", d->max_width);
+	put_int(w, o, "length", d->length);
+	return o;
+}
+
+/* links[] and diamonds[], which only multipath traces have. */
+static void multipath_json(struct jw *w, json_t *o, const struct hw_trace *t)
+{
+	json_t *links = json_array(), *diamonds = json_array();
+
+	for (size_t i = 0; i < t->n_links && w->status == HW_OK; i++) {
+		if (json_array_append_new(links, link_json(w, &t->links[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "links", links);
+	for (size_t i = 0; i < t->n_diamonds && w->status == HW_OK; i++) {
+		if (json_array_append_new(diamonds, diamond_json(w, &t->diamonds[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "diamonds", diamonds);
 }
 
 static json_t *trace_json(struct jw *w, const struct hw_trace *t)
@@ -240,6 +289,8 @@ static json_t *trace_json(struct jw *w, const struct hw_trace *t)
 			jw_fail(w, HW_ERR_NOMEM);
 	}
 	put(w, o, "hops", hops);
+	if (t->multipath != HW_MULTIPATH_NONE)
+		multipath_json(w, o, t);
 	return o;
 }
 
@@ -615,8 +666,18 @@ static int read_attempt(struct jr *r, const json_t *obj, const char *path,
 	return HW_OK;
 }
 
-static int read_reply(struct jr *r, const json_t *obj, const char *path, int family,
-		      struct hw_hop *hop)
+/* A multipath reply names its flow; a single-flow one answers the trace's. */
+static int read_reply_flow(struct jr *r, const json_t *obj, const char *path,
+			   const struct hw_trace *t, uint16_t *out)
+{
+	*out = 0;
+	if (t->multipath == HW_MULTIPATH_NONE)
+		return HW_OK;
+	return get_u16(r, obj, path, "flow", out);
+}
+
+static int read_reply(struct jr *r, const json_t *obj, const char *path,
+		      const struct hw_trace *t, struct hw_hop *hop)
 {
 	struct hw_reply rep;
 	int rc;
@@ -624,8 +685,9 @@ static int read_reply(struct jr *r, const json_t *obj, const char *path, int fam
 	memset(&rep, 0, sizeof(rep));
 	if (!json_is_object(obj))
 		return bad(r, path, "expected an object");
-	if ((rc = get_addr(r, obj, path, "addr", false, family, &rep.addr)) < 0 ||
+	if ((rc = get_addr(r, obj, path, "addr", false, t->dst.family, &rep.addr)) < 0 ||
 	    (rc = read_attempt(r, obj, path, hop, &rep.attempt)) < 0 ||
+	    (rc = read_reply_flow(r, obj, path, t, &rep.flow_id)) < 0 ||
 	    (rc = get_ms(r, obj, path, "rtt_ms", &rep.rtt_ms)) < 0 ||
 	    (rc = read_kind(r, obj, path, &rep.kind)) < 0 ||
 	    (rc = get_u8(r, obj, path, "icmp_type", 0, 255, &rep.icmp_type)) < 0 ||
@@ -640,12 +702,46 @@ static int read_reply(struct jr *r, const json_t *obj, const char *path, int fam
 	return HW_OK;
 }
 
-static int read_hop(struct jr *r, const json_t *obj, const char *path, int family,
-		    struct hw_hop *hop)
+/* An optional boolean member; absent is false. */
+static int get_opt_bool(struct jr *r, const json_t *obj, const char *path, const char *key,
+			bool *out)
+{
+	char kpath[PATH_LEN];
+	const json_t *v = json_object_get(obj, key);
+
+	*out = false;
+	if (v == NULL)
+		return HW_OK;
+	join(kpath, path, key);
+	if (!json_is_boolean(v))
+		return bad(r, kpath, "expected true or false");
+	*out = json_is_true(v);
+	return HW_OK;
+}
+
+static int get_bool(struct jr *r, const json_t *obj, const char *path, const char *key,
+		    bool *out)
+{
+	char kpath[PATH_LEN];
+	const json_t *v;
+	int rc = member(r, obj, path, key, kpath, &v);
+
+	if (rc < 0)
+		return rc;
+	if (!json_is_boolean(v))
+		return bad(r, kpath, "expected true or false");
+	*out = json_is_true(v);
+	return HW_OK;
+}
+
+static int read_hop(struct jr *r, const json_t *obj, const char *path,
+		    const struct hw_trace *t, struct hw_hop *hop)
 {
 	char kpath[PATH_LEN], epath[PATH_LEN];
 	const json_t *replies;
 	uint8_t ttl = 0;
+	/* Multipath discovery may send hundreds of probes with one TTL. */
+	uint32_t max_probes = t->multipath != HW_MULTIPATH_NONE ? UINT32_MAX : 255;
 	int rc;
 
 	if (!json_is_object(obj))
@@ -656,13 +752,14 @@ static int read_hop(struct jr *r, const json_t *obj, const char *path, int famil
 	if (ttl != hop->ttl)
 		return bad(r, kpath, "%u where TTL %u belongs (hops run from first_ttl up)",
 			   (unsigned)ttl, (unsigned)hop->ttl);
-	if ((rc = get_u8(r, obj, path, "probes_sent", 0, 255, &hop->probes_sent)) < 0 ||
+	if ((rc = get_u32(r, obj, path, "probes_sent", max_probes, &hop->probes_sent)) < 0 ||
+	    (rc = get_opt_bool(r, obj, path, "per_packet", &hop->per_packet)) < 0 ||
 	    (rc = get_typed(r, obj, path, "replies", JSON_ARRAY, false, &replies)) < 0)
 		return rc;
 	join(kpath, path, "replies");
 	for (size_t i = 0; i < json_array_size(replies); i++) {
 		join_index(epath, kpath, i);
-		if ((rc = read_reply(r, json_array_get(replies, i), epath, family, hop)) < 0)
+		if ((rc = read_reply(r, json_array_get(replies, i), epath, t, hop)) < 0)
 			return rc;
 	}
 	return HW_OK;
@@ -684,7 +781,7 @@ static int read_hops(struct jr *r, const json_t *obj, const char *path, struct h
 	trace_truncate(t, (uint8_t)(t->first_ttl + n - 1));
 	for (size_t i = 0; i < n; i++) {
 		join_index(epath, kpath, i);
-		rc = read_hop(r, json_array_get(hops, i), epath, t->dst.family, &t->hops[i]);
+		rc = read_hop(r, json_array_get(hops, i), epath, t, &t->hops[i]);
 		if (rc < 0)
 			return rc;
 	}
@@ -759,7 +856,144 @@ static int read_stop(struct jr *r, const json_t *obj, const char *path, struct h
 	return get_u8(r, obj, path, "stop_ttl", 0, 255, &t->stop_ttl);
 }
 
-/* Everything after trace_new: target, outcome, counters, hops. */
+/* multipath and confidence: optional, absent for single-flow traces. */
+static int read_multipath(struct jr *r, const json_t *obj, const char *path,
+			  enum hw_multipath *mode, uint8_t *confidence)
+{
+	char kpath[PATH_LEN];
+	const json_t *v;
+	int rc = get_typed(r, obj, path, "multipath", JSON_STRING, true, &v);
+
+	*mode = HW_MULTIPATH_NONE;
+	*confidence = 0;
+	if (rc < 0 || v == NULL)
+		return rc;
+	join(kpath, path, "multipath");
+	if (hw_multipath_parse(json_string_value(v), mode) != HW_OK)
+		return bad(r, kpath, "unknown multipath mode \"%s\"", json_string_value(v));
+	if (*mode == HW_MULTIPATH_NONE)
+		return HW_OK;
+	return get_u8(r, obj, path, "confidence", 1, 99, confidence);
+}
+
+static int read_link(struct jr *r, const json_t *obj, const char *path, struct hw_trace *t)
+{
+	struct hw_link l;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (!json_is_object(obj))
+		return bad(r, path, "expected an object");
+	if (t->n_hops < 2) {
+		char kpath[PATH_LEN];
+		join(kpath, path, "ttl");
+		return bad(r, kpath, "a link needs two hops, the trace has %zu", t->n_hops);
+	}
+	/* Both ends must be hops of the document. */
+	unsigned last_from = (unsigned)(t->first_ttl + t->n_hops - 2);
+	if ((rc = get_addr(r, obj, path, "from", false, t->dst.family, &l.from)) < 0 ||
+	    (rc = get_addr(r, obj, path, "to", false, t->dst.family, &l.to)) < 0 ||
+	    (rc = get_u8(r, obj, path, "ttl", t->first_ttl, last_from, &l.ttl)) < 0 ||
+	    (rc = get_bool(r, obj, path, "per_packet", &l.per_packet)) < 0)
+		return rc;
+	if (trace_add_link(t, &l) != HW_OK)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	return HW_OK;
+}
+
+/* Where a diamond closes: nowhere (null, conv_ttl 0, length 0) or after it opens. */
+static int check_convergence(struct jr *r, const char *path, const struct hw_diamond *d,
+			     uint8_t max_ttl)
+{
+	char kpath[PATH_LEN];
+	bool open = hw_addr_is_unset(&d->convergence);
+
+	join(kpath, path, "conv_ttl");
+	if (open && d->conv_ttl != 0)
+		return bad(r, kpath, "%u without a convergence (0 expected)", (unsigned)d->conv_ttl);
+	if (!open && (d->conv_ttl <= d->div_ttl || d->conv_ttl > max_ttl))
+		return bad(r, kpath, "%u is out of range %u..%u", (unsigned)d->conv_ttl,
+			   d->div_ttl + 1u, (unsigned)max_ttl);
+	join(kpath, path, "length");
+	unsigned length = open ? 0 : (unsigned)(d->conv_ttl - d->div_ttl);
+	if (d->length != length)
+		return bad(r, kpath, "%u where conv_ttl - div_ttl makes %u", (unsigned)d->length,
+			   length);
+	return HW_OK;
+}
+
+/* A diamond without a divergence opens before the first hop: at the source. */
+static int check_divergence(struct jr *r, const char *path, const struct hw_diamond *d,
+			    uint8_t first_ttl)
+{
+	char kpath[PATH_LEN];
+	bool at_source = hw_addr_is_unset(&d->divergence);
+
+	join(kpath, path, "div_ttl");
+	if (at_source && d->div_ttl != first_ttl - 1)
+		return bad(r, kpath, "%u without a divergence (%u expected)", (unsigned)d->div_ttl,
+			   first_ttl - 1u);
+	if (!at_source && d->div_ttl < first_ttl)
+		return bad(r, kpath, "%u is below the first TTL", (unsigned)d->div_ttl);
+	return HW_OK;
+}
+
+static int read_diamond(struct jr *r, const json_t *obj, const char *path, struct hw_trace *t)
+{
+	struct hw_diamond d;
+	int family = t->dst.family, rc;
+
+	memset(&d, 0, sizeof(d));
+	if (!json_is_object(obj))
+		return bad(r, path, "expected an object");
+	if ((rc = get_addr(r, obj, path, "divergence", true, family, &d.divergence)) < 0 ||
+	    (rc = get_u8(r, obj, path, "div_ttl", 0, t->max_ttl, &d.div_ttl)) < 0 ||
+	    (rc = check_divergence(r, path, &d, t->first_ttl)) < 0 ||
+	    (rc = get_addr(r, obj, path, "convergence", true, family, &d.convergence)) < 0 ||
+	    (rc = get_u8(r, obj, path, "conv_ttl", 0, 255, &d.conv_ttl)) < 0 ||
+	    (rc = get_u16(r, obj, path, "max_width", &d.max_width)) < 0 ||
+	    (rc = get_u8(r, obj, path, "length", 0, 255, &d.length)) < 0 ||
+	    (rc = check_convergence(r, path, &d, t->max_ttl)) < 0)
+		return rc;
+	if (trace_add_diamond(t, &d) != HW_OK)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	return HW_OK;
+}
+
+typedef int (*read_elem_fn)(struct jr *, const json_t *, const char *, struct hw_trace *);
+
+static int read_array(struct jr *r, const json_t *obj, const char *path, const char *key,
+		      read_elem_fn read_elem, struct hw_trace *t)
+{
+	char kpath[PATH_LEN], epath[PATH_LEN];
+	const json_t *arr;
+	int rc = get_typed(r, obj, path, key, JSON_ARRAY, false, &arr);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, key);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		join_index(epath, kpath, i);
+		if ((rc = read_elem(r, json_array_get(arr, i), epath, t)) < 0)
+			return rc;
+	}
+	return HW_OK;
+}
+
+/* links[] and diamonds[]: required in multipath traces, ignored in others. */
+static int read_multipath_body(struct jr *r, const json_t *obj, const char *path,
+			       struct hw_trace *t)
+{
+	int rc;
+
+	if (t->multipath == HW_MULTIPATH_NONE)
+		return HW_OK;
+	if ((rc = read_array(r, obj, path, "links", read_link, t)) < 0)
+		return rc;
+	return read_array(r, obj, path, "diamonds", read_diamond, t);
+}
+
+/* Everything after trace_new: target, outcome, counters, hops, links, diamonds. */
 static int read_trace_body(struct jr *r, const json_t *obj, const char *path,
 			   struct hw_trace *t)
 {
@@ -772,15 +1006,17 @@ static int read_trace_body(struct jr *r, const json_t *obj, const char *path,
 	    (rc = get_time(r, obj, path, "start", &t->start_unix_us)) < 0 ||
 	    (rc = get_ms(r, obj, path, "duration_ms", &t->duration_ms)) < 0 ||
 	    (rc = get_u32(r, obj, path, "probes_sent", UINT32_MAX, &t->probes_sent)) < 0 ||
-	    (rc = get_u32(r, obj, path, "replies", UINT32_MAX, &t->replies)) < 0)
+	    (rc = get_u32(r, obj, path, "replies", UINT32_MAX, &t->replies)) < 0 ||
+	    (rc = read_hops(r, obj, path, t)) < 0)
 		return rc;
-	return read_hops(r, obj, path, t);
+	return read_multipath_body(r, obj, path, t);
 }
 
 static int read_trace(struct jr *r, const json_t *obj, const char *path, struct hw_trace **out)
 {
 	struct hw_flow flow;
-	uint8_t first = 1, max = 1, probes = 0;
+	uint8_t first = 1, max = 1, probes = 0, confidence;
+	enum hw_multipath mode;
 	int rc;
 
 	*out = NULL;
@@ -789,11 +1025,14 @@ static int read_trace(struct jr *r, const json_t *obj, const char *path, struct 
 	if ((rc = read_flow_head(r, obj, path, &flow)) < 0 ||
 	    (rc = get_u8(r, obj, path, "first_ttl", 1, 255, &first)) < 0 ||
 	    (rc = get_u8(r, obj, path, "max_ttl", first, 255, &max)) < 0 ||
-	    (rc = get_u8(r, obj, path, "probes_per_hop", 0, 255, &probes)) < 0)
+	    (rc = get_u8(r, obj, path, "probes_per_hop", 0, 255, &probes)) < 0 ||
+	    (rc = read_multipath(r, obj, path, &mode, &confidence)) < 0)
 		return rc;
 	struct hw_trace *t = trace_new(&flow, first, max, probes);
 	if (t == NULL)
 		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	t->multipath = mode;
+	t->confidence = confidence;
 	if ((rc = read_trace_body(r, obj, path, t)) < 0) {
 		trace_free(t);
 		return rc;

@@ -104,6 +104,8 @@ struct hw_trace *trace_free(struct hw_trace *trace)
 	for (size_t i = 0; i < trace->n_hops; i++)
 		free(trace->hops[i].replies);
 	free(trace->hops);
+	free(trace->links);
+	free(trace->diamonds);
 	free(trace->target);
 	free(trace);
 	return NULL;
@@ -131,6 +133,37 @@ int hop_add_reply(struct hw_hop *hop, const struct hw_reply *reply)
 	return HW_OK;
 }
 
+/* Links that reach past last_ttl go with their hops. */
+static void truncate_links(struct hw_trace *trace, uint8_t last_ttl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < trace->n_links; i++) {
+		if (trace->links[i].ttl < last_ttl)
+			trace->links[n++] = trace->links[i];
+	}
+	trace->n_links = n;
+}
+
+/* A diamond that closes past last_ttl is open now; one that opens there is gone. */
+static void truncate_diamonds(struct hw_trace *trace, uint8_t last_ttl)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < trace->n_diamonds; i++) {
+		struct hw_diamond d = trace->diamonds[i];
+		if (d.div_ttl >= last_ttl)
+			continue;
+		if (d.conv_ttl > last_ttl) {
+			d.conv_ttl = 0;
+			d.length = 0;
+			memset(&d.convergence, 0, sizeof(d.convergence));
+		}
+		trace->diamonds[n++] = d;
+	}
+	trace->n_diamonds = n;
+}
+
 void trace_truncate(struct hw_trace *trace, uint8_t last_ttl)
 {
 	if (trace == NULL)
@@ -145,6 +178,92 @@ void trace_truncate(struct hw_trace *trace, uint8_t last_ttl)
 	/* The hop array keeps its allocation: trace_free releases it all the same. */
 	if (keep < trace->n_hops)
 		trace->n_hops = keep;
+	truncate_links(trace, last_ttl);
+	truncate_diamonds(trace, last_ttl);
+}
+
+int trace_add_link(struct hw_trace *trace, const struct hw_link *link)
+{
+	if (trace == NULL || link == NULL)
+		return HW_ERR_INVAL;
+	if (needs_growth(trace->n_links)) {
+		struct hw_link *l = grow(trace->links, trace->n_links, sizeof(*l));
+		if (l == NULL)
+			return HW_ERR_NOMEM;
+		trace->links = l;
+	}
+	trace->links[trace->n_links++] = *link;
+	return HW_OK;
+}
+
+int trace_add_diamond(struct hw_trace *trace, const struct hw_diamond *diamond)
+{
+	if (trace == NULL || diamond == NULL)
+		return HW_ERR_INVAL;
+	if (needs_growth(trace->n_diamonds)) {
+		struct hw_diamond *d = grow(trace->diamonds, trace->n_diamonds, sizeof(*d));
+		if (d == NULL)
+			return HW_ERR_NOMEM;
+		trace->diamonds = d;
+	}
+	trace->diamonds[trace->n_diamonds++] = *diamond;
+	return HW_OK;
+}
+
+/* How many distinct addresses answered at a hop; *one is the first of them. */
+static size_t hop_width(const struct hw_hop *hop, const struct hw_addr **one)
+{
+	size_t n = 0;
+
+	*one = NULL;
+	for (size_t i = 0; i < hop->n_replies; i++) {
+		size_t j = 0;
+		while (j < i && !hw_addr_eq(&hop->replies[j].addr, &hop->replies[i].addr))
+			j++;
+		if (j < i)
+			continue;
+		if (n++ == 0)
+			*one = &hop->replies[i].addr;
+	}
+	return n;
+}
+
+int trace_find_diamonds(struct hw_trace *trace)
+{
+	if (trace == NULL)
+		return HW_ERR_INVAL;
+	struct hw_diamond d;
+	bool open = false;
+	/* Before the first hop the paths are one: the source's (an unset address). */
+	struct hw_addr last_one = {0};
+	uint8_t last_one_ttl = (uint8_t)(trace->first_ttl - 1);
+
+	trace->n_diamonds = 0;
+	for (size_t i = 0; i < trace->n_hops; i++) {
+		const struct hw_hop *hop = &trace->hops[i];
+		const struct hw_addr *one;
+		size_t w = hop_width(hop, &one);
+		if (w == 1) {
+			if (open) {
+				d.conv_ttl = hop->ttl;
+				d.convergence = *one;
+				d.length = (uint8_t)(hop->ttl - d.div_ttl);
+				if (trace_add_diamond(trace, &d) != HW_OK)
+					return HW_ERR_NOMEM;
+				open = false;
+			}
+			last_one = *one;
+			last_one_ttl = hop->ttl;
+		} else if (w > 1 && !open) {
+			d = (struct hw_diamond){.div_ttl = last_one_ttl, .divergence = last_one};
+			open = true;
+		}
+		if (open && w > d.max_width)
+			d.max_width = w > UINT16_MAX ? UINT16_MAX : (uint16_t)w;
+	}
+	if (open && trace_add_diamond(trace, &d) != HW_OK)
+		return HW_ERR_NOMEM;
+	return HW_OK;
 }
 
 static const char *const stop_names[] = {
@@ -167,7 +286,14 @@ static const char *const kind_names[] = {
 	[HW_REPLY_PACKET_TOO_BIG] = "packet-too-big",
 };
 
+static const char *const multipath_names[] = {
+	[HW_MULTIPATH_NONE] = "none",
+	[HW_MULTIPATH_MDA] = "mda",
+	[HW_MULTIPATH_LITE] = "lite",
+};
+
 #define N_STOP (sizeof(stop_names) / sizeof(stop_names[0]))
+#define N_MULTIPATH (sizeof(multipath_names) / sizeof(multipath_names[0]))
 #define N_KIND (sizeof(kind_names) / sizeof(kind_names[0]))
 
 /* Index of text in a name table, or -1. */
@@ -193,6 +319,20 @@ int hw_stop_reason_parse(const char *text, enum hw_stop_reason *out)
 	if (i < 0)
 		return HW_ERR_INVAL;
 	*out = (enum hw_stop_reason)i;
+	return HW_OK;
+}
+
+const char *hw_multipath_name(enum hw_multipath mode)
+{
+	return (unsigned)mode < N_MULTIPATH ? multipath_names[mode] : "?";
+}
+
+int hw_multipath_parse(const char *text, enum hw_multipath *out)
+{
+	int i = name_index(multipath_names, N_MULTIPATH, text);
+	if (i < 0)
+		return HW_ERR_INVAL;
+	*out = (enum hw_multipath)i;
 	return HW_OK;
 }
 

@@ -11,6 +11,22 @@
  *
  * Hops never probed (probes_sent 0, e.g. past the stop of an untruncated trace) are
  * left out, as traceroute never prints a hop it did not probe.
+ *
+ * A multipath trace (mda.h) lists every interface of a TTL on its own line, with its
+ * fastest answer and how many flows it answered, then the links and the diamonds:
+ *
+ *   hopwatch to 198.18.3.2 (198.18.3.2), udp flows 0-10 (sport 28672-28682 → dport 33434),
+ *   30 hops max, multipath lite, 95% confidence
+ *    1  198.18.1.2  0.052 ms  6 flows
+ *    2  198.18.2.2  0.110 ms  6 flows  [per-packet]
+ *       198.18.5.2  0.120 ms  5 flows
+ *    3  *
+ *   links:
+ *    1  198.18.1.2 -> 198.18.2.2
+ *    1  198.18.1.2 -> 198.18.5.2  (per packet)
+ *   diamonds:
+ *    hop 1 198.18.1.2 -> hop 4 198.18.8.2: max width 2, length 3
+ *   stop: completed at hop 4, 28 probes, 3.1 ms
  */
 #include <stdio.h>
 
@@ -30,14 +46,43 @@ static void write_flow(const struct hw_trace *trace, FILE *out)
 			(unsigned)trace->dport);
 }
 
+/* The flows a multipath trace used: its own and the highest one that answered. */
+static void write_flows(const struct hw_trace *trace, FILE *out)
+{
+	unsigned first = trace->flow_id, last = first;
+
+	for (size_t i = 0; i < trace->n_hops; i++) {
+		for (size_t j = 0; j < trace->hops[i].n_replies; j++) {
+			if (trace->hops[i].replies[j].flow_id > last)
+				last = trace->hops[i].replies[j].flow_id;
+		}
+	}
+	/* Flow N uses port (or ICMP id) sport + N - flow_id: flows are consecutive. */
+	unsigned sport = trace->sport, sport_last = sport + (last - first);
+	fprintf(out, "%s flows %u-%u", hw_method_name(trace->method), first, last);
+	if (trace->method == HW_METHOD_ICMP)
+		fprintf(out, " (id %u-%u)", sport, sport_last);
+	else
+		fprintf(out, " (sport %u-%u \u2192 dport %u)", sport, sport_last,
+			(unsigned)trace->dport);
+}
+
 static void write_header(const struct hw_trace *trace, FILE *out)
 {
 	char dst[HW_ADDRSTRLEN];
+	bool multipath = trace->multipath != HW_MULTIPATH_NONE;
 
 	hw_addr_str(&trace->dst, dst, sizeof(dst));
 	fprintf(out, "hopwatch to %s (%s), ", trace->target != NULL ? trace->target : dst, dst);
-	write_flow(trace, out);
-	fprintf(out, ", %u hops max\n", (unsigned)trace->max_ttl);
+	if (multipath)
+		write_flows(trace, out);
+	else
+		write_flow(trace, out);
+	fprintf(out, ", %u hops max", (unsigned)trace->max_ttl);
+	if (multipath)
+		fprintf(out, ", multipath %s, %u%% confidence", hw_multipath_name(trace->multipath),
+			(unsigned)trace->confidence);
+	fputc('\n', out);
 }
 
 /* The first reply to an attempt, or NULL when the probe went unanswered. */
@@ -130,6 +175,123 @@ static void write_hop(const struct hw_trace *trace, const struct hw_hop *hop, FI
 	write_hop_mpls(hop, out);
 }
 
+/* ---- multipath ---- */
+
+/* One interface of a TTL: its fastest answer, the flows it answered, its mark. */
+struct iface {
+	const struct hw_reply *first; /* the first reply from it (for mark and MPLS) */
+	double best_ms;
+	unsigned flows;
+};
+
+/* Whether reply i is the first of its flow from its address (a flow may be retested). */
+static bool first_of_flow(const struct hw_hop *hop, size_t i)
+{
+	const struct hw_reply *r = &hop->replies[i];
+
+	for (size_t j = 0; j < i; j++) {
+		const struct hw_reply *q = &hop->replies[j];
+		if (q->flow_id == r->flow_id && hw_addr_eq(&q->addr, &r->addr))
+			return false;
+	}
+	return true;
+}
+
+/* Whether an earlier reply of the hop came from the same address as reply i. */
+static bool seen_before(const struct hw_hop *hop, size_t i)
+{
+	for (size_t j = 0; j < i; j++) {
+		if (hw_addr_eq(&hop->replies[j].addr, &hop->replies[i].addr))
+			return true;
+	}
+	return false;
+}
+
+/* The facts of the interface whose first reply is at index i. */
+static struct iface iface_at(const struct hw_hop *hop, size_t i)
+{
+	struct iface f = {&hop->replies[i], hop->replies[i].rtt_ms, 0};
+
+	for (size_t j = i; j < hop->n_replies; j++) {
+		const struct hw_reply *r = &hop->replies[j];
+		if (!hw_addr_eq(&r->addr, &f.first->addr))
+			continue;
+		if (r->rtt_ms < f.best_ms)
+			f.best_ms = r->rtt_ms;
+		if (first_of_flow(hop, j))
+			f.flows++;
+	}
+	return f;
+}
+
+static void write_iface(const struct hw_trace *trace, const struct iface *f, FILE *out)
+{
+	char buf[HW_ADDRSTRLEN], mark[MARK_LEN];
+
+	fprintf(out, " %s  %.3f ms  %u flow%s", hw_addr_str(&f->first->addr, buf, sizeof(buf)),
+		f->best_ms, f->flows, f->flows == 1 ? "" : "s");
+	hw_reply_mark(f->first, trace->dst.family, hw_addr_eq(&f->first->addr, &trace->dst), mark,
+		      sizeof(mark));
+	if (mark[0] != '\0')
+		fprintf(out, " %s", mark);
+}
+
+/* Every interface of a TTL on its own line, in order of first answer. */
+static void write_mp_hop(const struct hw_trace *trace, const struct hw_hop *hop, FILE *out)
+{
+	bool first = true;
+
+	fprintf(out, "%2u ", (unsigned)hop->ttl);
+	for (size_t i = 0; i < hop->n_replies; i++) {
+		if (seen_before(hop, i))
+			continue;
+		struct iface f = iface_at(hop, i);
+		if (!first)
+			fputs("   ", out);
+		write_iface(trace, &f, out);
+		if (first && hop->per_packet)
+			fputs("  [per-packet]", out);
+		fputc('\n', out);
+		write_mpls(f.first, out);
+		first = false;
+	}
+	if (first)
+		fprintf(out, " *%s\n", hop->per_packet ? "  [per-packet]" : "");
+}
+
+static void write_links(const struct hw_trace *trace, FILE *out)
+{
+	char from[HW_ADDRSTRLEN], to[HW_ADDRSTRLEN];
+
+	fputs("links:\n", out);
+	for (size_t i = 0; i < trace->n_links; i++) {
+		const struct hw_link *l = &trace->links[i];
+		fprintf(out, "%2u  %s -> %s%s\n", (unsigned)l->ttl,
+			hw_addr_str(&l->from, from, sizeof(from)), hw_addr_str(&l->to, to, sizeof(to)),
+			l->per_packet ? "  (per packet)" : "");
+	}
+}
+
+static void write_diamonds(const struct hw_trace *trace, FILE *out)
+{
+	char div[HW_ADDRSTRLEN], conv[HW_ADDRSTRLEN];
+
+	fputs("diamonds:\n", out);
+	for (size_t i = 0; i < trace->n_diamonds; i++) {
+		const struct hw_diamond *d = &trace->diamonds[i];
+		fprintf(out, " hop %u %s -> ", (unsigned)d->div_ttl,
+			hw_addr_is_unset(&d->divergence) ? "source"
+							 : hw_addr_str(&d->divergence, div, sizeof(div)));
+		if (hw_addr_is_unset(&d->convergence))
+			fputs("open", out);
+		else
+			fprintf(out, "hop %u %s", (unsigned)d->conv_ttl,
+				hw_addr_str(&d->convergence, conv, sizeof(conv)));
+		fprintf(out, ": max width %u, length %u\n", (unsigned)d->max_width,
+			(unsigned)d->length);
+	}
+}
+
 static void write_stop(const struct hw_trace *trace, FILE *out)
 {
 	fprintf(out, "stop: %s", hw_stop_reason_name(trace->stop_reason));
@@ -143,10 +305,20 @@ int text_write_trace(const struct hw_trace *trace, FILE *out)
 {
 	if (trace == NULL || out == NULL)
 		return HW_ERR_INVAL;
+	bool multipath = trace->multipath != HW_MULTIPATH_NONE;
+
 	write_header(trace, out);
 	for (size_t i = 0; i < trace->n_hops; i++) {
-		if (trace->hops[i].probes_sent > 0)
+		if (trace->hops[i].probes_sent == 0)
+			continue;
+		if (multipath)
+			write_mp_hop(trace, &trace->hops[i], out);
+		else
 			write_hop(trace, &trace->hops[i], out);
+	}
+	if (multipath) {
+		write_links(trace, out);
+		write_diamonds(trace, out);
 	}
 	write_stop(trace, out);
 	return ferror(out) ? HW_ERR_IO : HW_OK;

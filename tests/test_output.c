@@ -210,6 +210,87 @@ static void test_text_port_unreachable(void **state)
 	trace_free(t);
 }
 
+/* A multipath trace (MDA-Lite): several interfaces a TTL, per-packet, silence, links. */
+static struct hw_trace *mp_trace(void)
+{
+	static const uint32_t lsp[] = {16};
+	struct hw_trace *t = new_trace(HW_METHOD_UDP, "198.18.0.2", "198.18.8.2", 0,
+				       HW_UDP_DPORT, 1, 16);
+	struct hw_reply *r;
+
+	t->multipath = HW_MULTIPATH_LITE;
+	t->confidence = 95;
+	t->probes_per_hop = 0;
+	sent(t, 1, 2);
+	sent(t, 2, 4);
+	sent(t, 3, 2);
+	sent(t, 4, 2);
+	te(t, 1, 0, "198.18.1.2", 0.1);
+	(r = add(t, 1, 0, "198.18.1.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.12))->flow_id = 1;
+	te(t, 2, 0, "198.18.2.2", 0.2);
+	(r = add(t, 2, 0, "198.18.5.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.25))->flow_id = 1;
+	(r = add(t, 2, 0, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.21))->flow_id = 2;
+	/* Flow 1 repeated: another interface answers, per packet. */
+	(r = add(t, 2, 1, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.22))->flow_id = 1;
+	trace_hop(t, 2)->per_packet = true;
+	add(t, 4, 0, "198.18.8.2", HW_REPLY_UNREACH, 3, 3, 0.4);
+	r = add(t, 4, 0, "198.18.6.2", HW_REPLY_UNREACH, 3, 1, 0.41);
+	r->flow_id = 1;
+	set_mpls(r, 1, lsp);
+	struct hw_link l = {addr("198.18.1.2"), addr("198.18.2.2"), 1, true};
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	l.to = addr("198.18.5.2");
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	struct hw_diamond d = {.div_ttl = 1, .divergence = addr("198.18.1.2"), .max_width = 2};
+	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
+	t->stop_reason = HW_STOP_COMPLETED;
+	t->stop_ttl = 4;
+	t->duration_ms = 5.0;
+	trace_truncate(t, 4);
+	return t;
+}
+
+static void test_text_multipath(void **state)
+{
+	(void)state;
+	static const char expect[] =
+		"hopwatch to 198.18.8.2 (198.18.8.2), udp flows 0-2 (sport 28672-28674 \u2192 "
+		"dport 33434), 16 hops max, multipath lite, 95% confidence\n"
+		" 1  198.18.1.2  0.100 ms  2 flows\n"
+		" 2  198.18.2.2  0.200 ms  3 flows  [per-packet]\n"
+		"    198.18.5.2  0.250 ms  1 flow\n"
+		" 3  *\n"
+		" 4  198.18.8.2  0.400 ms  1 flow\n"
+		"    198.18.6.2  0.410 ms  1 flow !H\n"
+		"     [MPLS: Lse 16 TC 0 S 1 TTL 1]\n"
+		"links:\n"
+		" 1  198.18.1.2 -> 198.18.2.2  (per packet)\n"
+		" 1  198.18.1.2 -> 198.18.5.2  (per packet)\n"
+		"diamonds:\n"
+		" hop 1 198.18.1.2 -> open: max width 2, length 0\n"
+		"stop: completed at hop 4, 10 probes, 5.0 ms\n";
+	struct hw_trace *t = mp_trace();
+	char *got = capture_text(t);
+
+	assert_string_equal(got, expect);
+	free(got);
+
+	/* ICMP names its identifiers; a closed diamond from the source; no links yet. */
+	t->method = HW_METHOD_ICMP;
+	t->n_links = 0;
+	t->diamonds[0] = (struct hw_diamond){.div_ttl = 0, .conv_ttl = 4, .max_width = 3,
+					     .length = 4, .convergence = addr("198.18.8.2")};
+	t->multipath = HW_MULTIPATH_MDA;
+	t->confidence = 99;
+	got = capture_text(t);
+	assert_non_null(strstr(got, "icmp flows 0-2 (id 28672-28674), 16 hops max, multipath mda, "
+				    "99% confidence\n"));
+	assert_non_null(strstr(got, "links:\ndiamonds:\n hop 0 source -> hop 4 198.18.8.2: "
+				    "max width 3, length 4\n"));
+	free(got);
+	trace_free(t);
+}
+
 static void test_text_bad_args(void **state)
 {
 	(void)state;
@@ -261,6 +342,12 @@ static struct hw_run *rich_run(void)
 	c->stop_reason = HW_STOP_ERROR;
 	trace_truncate(c, 0);
 	assert_int_equal(run_add_trace(run, c), HW_OK);
+
+	struct hw_trace *mp = mp_trace();
+	mp->start_unix_us = T0 + 99;
+	trace_hop(mp, 2)->probes_sent = 70000; /* beyond a single-flow hop's 255 */
+	mp->probes_sent += 70000;
+	assert_int_equal(run_add_trace(run, mp), HW_OK);
 	return run;
 }
 
@@ -288,6 +375,7 @@ static void assert_reply_equal(const struct hw_reply *x, const struct hw_reply *
 {
 	assert_addr_equal(&x->addr, &y->addr);
 	assert_int_equal(x->attempt, y->attempt);
+	assert_int_equal(x->flow_id, y->flow_id);
 	assert_int_equal(x->kind, y->kind);
 	assert_int_equal(x->icmp_type, y->icmp_type);
 	assert_int_equal(x->icmp_code, y->icmp_code);
@@ -308,6 +396,7 @@ static void assert_reply_equal(const struct hw_reply *x, const struct hw_reply *
 static void assert_hop_equal(const struct hw_hop *x, const struct hw_hop *y)
 {
 	assert_int_equal(x->ttl, y->ttl);
+	assert_int_equal(x->per_packet, y->per_packet);
 	assert_int_equal(x->probes_sent, y->probes_sent);
 	assert_int_equal(x->n_replies, y->n_replies);
 	for (size_t i = 0; i < x->n_replies; i++)
@@ -340,6 +429,29 @@ static void assert_trace_equal(const struct hw_trace *x, const struct hw_trace *
 	assert_int_equal(x->n_hops, y->n_hops);
 	for (size_t i = 0; i < x->n_hops; i++)
 		assert_hop_equal(&x->hops[i], &y->hops[i]);
+	assert_int_equal(x->multipath, y->multipath);
+	assert_int_equal(x->confidence, y->confidence);
+	assert_int_equal(x->n_links, y->n_links);
+	for (size_t i = 0; i < x->n_links; i++) {
+		assert_addr_equal(&x->links[i].from, &y->links[i].from);
+		assert_addr_equal(&x->links[i].to, &y->links[i].to);
+		assert_int_equal(x->links[i].ttl, y->links[i].ttl);
+		assert_int_equal(x->links[i].per_packet, y->links[i].per_packet);
+	}
+	assert_int_equal(x->n_diamonds, y->n_diamonds);
+	for (size_t i = 0; i < x->n_diamonds; i++) {
+		const struct hw_diamond *a = &x->diamonds[i], *b = &y->diamonds[i];
+		assert_int_equal(a->divergence.family, b->divergence.family);
+		assert_int_equal(a->convergence.family, b->convergence.family);
+		if (a->divergence.family != 0)
+			assert_addr_equal(&a->divergence, &b->divergence);
+		if (a->convergence.family != 0)
+			assert_addr_equal(&a->convergence, &b->convergence);
+		assert_int_equal(a->div_ttl, b->div_ttl);
+		assert_int_equal(a->conv_ttl, b->conv_ttl);
+		assert_int_equal(a->max_width, b->max_width);
+		assert_int_equal(a->length, b->length);
+	}
 }
 
 static void assert_run_equal(const struct hw_run *x, const struct hw_run *y)
@@ -477,6 +589,117 @@ static void test_json_exact(void **state)
 	run_free(run);
 }
 
+/* Where the multipath keys go: after probes_per_hop, per reply, per hop, at the end. */
+static void test_json_exact_multipath(void **state)
+{
+	(void)state;
+	static const char expect[] =
+		"      \"probes_per_hop\": 0,\n"
+		"      \"multipath\": \"mda\",\n"
+		"      \"confidence\": 99,\n"
+		"      \"stop_reason\": \"completed\",\n"
+		"      \"stop_ttl\": 2,\n"
+		"      \"start\": \"1970-01-01T00:00:00.000001Z\",\n"
+		"      \"duration_ms\": 1.0,\n"
+		"      \"probes_sent\": 300,\n"
+		"      \"replies\": 2,\n"
+		"      \"hops\": [\n"
+		"        {\n"
+		"          \"ttl\": 1,\n"
+		"          \"probes_sent\": 299,\n"
+		"          \"per_packet\": true,\n"
+		"          \"replies\": [\n"
+		"            {\n"
+		"              \"addr\": \"198.18.1.1\",\n"
+		"              \"attempt\": 0,\n"
+		"              \"flow\": 17,\n"
+		"              \"rtt_ms\": 0.1,\n"
+		"              \"kind\": \"time-exceeded\",\n"
+		"              \"icmp_type\": 11,\n"
+		"              \"icmp_code\": 0,\n"
+		"              \"reply_ttl\": 64,\n"
+		"              \"quoted_ttl\": 1,\n"
+		"              \"ipid\": 0\n"
+		"            }\n"
+		"          ]\n"
+		"        },\n"
+		"        {\n"
+		"          \"ttl\": 2,\n"
+		"          \"probes_sent\": 1,\n"
+		"          \"replies\": [\n"
+		"            {\n"
+		"              \"addr\": \"198.18.3.2\",\n"
+		"              \"attempt\": 0,\n"
+		"              \"flow\": 17,\n"
+		"              \"rtt_ms\": 0.2,\n"
+		"              \"kind\": \"unreach\",\n"
+		"              \"icmp_type\": 3,\n"
+		"              \"icmp_code\": 3,\n"
+		"              \"reply_ttl\": 63,\n"
+		"              \"quoted_ttl\": 1,\n"
+		"              \"ipid\": 0\n"
+		"            }\n"
+		"          ]\n"
+		"        }\n"
+		"      ],\n"
+		"      \"links\": [\n"
+		"        {\n"
+		"          \"from\": \"198.18.1.1\",\n"
+		"          \"to\": \"198.18.3.2\",\n"
+		"          \"ttl\": 1,\n"
+		"          \"per_packet\": true\n"
+		"        }\n"
+		"      ],\n"
+		"      \"diamonds\": [\n"
+		"        {\n"
+		"          \"divergence\": null,\n"
+		"          \"div_ttl\": 0,\n"
+		"          \"convergence\": \"198.18.3.2\",\n"
+		"          \"conv_ttl\": 2,\n"
+		"          \"max_width\": 2,\n"
+		"          \"length\": 2\n"
+		"        }\n"
+		"      ]\n"
+		"    }\n"
+		"  ]\n"
+		"}\n";
+	struct hw_run *run = run_new();
+	struct hw_trace *t = new_trace(HW_METHOD_UDP, "198.18.0.2", "198.18.3.2", 17,
+				       HW_UDP_DPORT, 1, 2);
+
+	run->start_unix_us = T0;
+	t->multipath = HW_MULTIPATH_MDA;
+	t->confidence = 99;
+	t->probes_per_hop = 0;
+	sent(t, 1, 255);
+	trace_hop(t, 1)->probes_sent = 299;
+	t->probes_sent = 299;
+	sent(t, 2, 1);
+	te(t, 1, 0, "198.18.1.1", 0.1);
+	trace_hop(t, 1)->replies[0].reply_ttl = 64;
+	trace_hop(t, 1)->replies[0].flow_id = 17;
+	trace_hop(t, 1)->per_packet = true;
+	struct hw_reply *r = add(t, 2, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.2);
+	r->flow_id = 17;
+	struct hw_link l = {addr("198.18.1.1"), addr("198.18.3.2"), 1, true};
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	struct hw_diamond d = {.div_ttl = 0, .conv_ttl = 2, .convergence = addr("198.18.3.2"),
+			       .max_width = 2, .length = 2};
+	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
+	t->stop_reason = HW_STOP_COMPLETED;
+	t->stop_ttl = 2;
+	t->start_unix_us = 1;
+	t->duration_ms = 1.0;
+	run_add_trace(run, t);
+
+	char *doc = capture_json(run, NULL);
+	char *at = strstr(doc, "      \"probes_per_hop\"");
+	assert_non_null(at);
+	assert_string_equal(at, expect);
+	free(doc);
+	run_free(run);
+}
+
 static void assert_write_refused(struct hw_run *run)
 {
 	char *buf = NULL;
@@ -515,6 +738,14 @@ static void test_json_write_refuses(void **state)
 	free(run->tool_version);
 	run->tool_version = strdup("caf\xe9"); /* Latin-1, not UTF-8 */
 	assert_write_refused(run);
+	free(run->tool_version);
+	run->tool_version = NULL;
+	/* A link must name both ends. */
+	struct hw_link *l = &run->traces[3]->links[0];
+	struct hw_link saved_link = *l;
+	memset(&l->to, 0, sizeof(l->to));
+	assert_write_refused(run);
+	*l = saved_link;
 	assert_int_equal(json_write_run(NULL, stdout), HW_ERR_INVAL);
 	assert_int_equal(json_write_run(run, NULL), HW_ERR_INVAL);
 	run_free(run);
@@ -590,6 +821,8 @@ static int read_mutated(const char *doc, const struct mutation *m, char *err, si
 
 #define R0 "traces.0.hops.2.replies.1"
 #define P0 "traces[0].hops[2].replies[1]"
+#define M3 "traces.3"
+#define Q3 "traces[3]"
 
 static const struct mutation rejected[] = {
 	{"schema", "\"traceroute\"", HW_ERR_MALFORMED,
@@ -678,6 +911,43 @@ static const struct mutation rejected[] = {
 	 P0 ".mpls[0].s: 2 is out of range 0..1"},
 	{R0 ".mpls", "[{\"label\":1,\"tc\":0,\"s\":1}]", HW_ERR_MALFORMED,
 	 P0 ".mpls[0].ttl: missing"},
+	{"traces.0.hops.0.probes_sent", "256", HW_ERR_MALFORMED,
+	 "traces[0].hops[0].probes_sent: 256 is out of range 0..255"},
+	{M3 ".multipath", "\"ecmp\"", HW_ERR_MALFORMED, Q3 ".multipath: unknown multipath mode \"ecmp\""},
+	{M3 ".multipath", "3", HW_ERR_MALFORMED, Q3 ".multipath: expected a string"},
+	{M3 ".confidence", "100", HW_ERR_MALFORMED, Q3 ".confidence: 100 is out of range 1..99"},
+	{M3 ".confidence", NULL, HW_ERR_MALFORMED, Q3 ".confidence: missing"},
+	{M3 ".hops.1.probes_sent", "4294967296", HW_ERR_MALFORMED,
+	 Q3 ".hops[1].probes_sent: 4294967296 is out of range 0..4294967295"},
+	{M3 ".hops.1.per_packet", "\"yes\"", HW_ERR_MALFORMED,
+	 Q3 ".hops[1].per_packet: expected true or false"},
+	{M3 ".hops.1.replies.1.flow", "-1", HW_ERR_MALFORMED,
+	 Q3 ".hops[1].replies[1].flow: -1 is out of range 0..65535"},
+	{M3 ".hops.1.replies.1.flow", NULL, HW_ERR_MALFORMED, Q3 ".hops[1].replies[1].flow: missing"},
+	{M3 ".links", NULL, HW_ERR_MALFORMED, Q3 ".links: missing"},
+	{M3 ".links", "{}", HW_ERR_MALFORMED, Q3 ".links: expected an array"},
+	{M3 ".links.0", "[]", HW_ERR_MALFORMED, Q3 ".links[0]: expected an object"},
+	{M3 ".links.0.ttl", "4", HW_ERR_MALFORMED, Q3 ".links[0].ttl: 4 is out of range 1..3"},
+	{M3 ".links.0.ttl", "0", HW_ERR_MALFORMED, Q3 ".links[0].ttl: 0 is out of range 1..3"},
+	{M3 ".links.1.to", "\"2001:db8::1\"", HW_ERR_MALFORMED,
+	 Q3 ".links[1].to: not an IPv4 address"},
+	{M3 ".links.1.from", "null", HW_ERR_MALFORMED, Q3 ".links[1].from: expected a string"},
+	{M3 ".links.0.per_packet", "1", HW_ERR_MALFORMED,
+	 Q3 ".links[0].per_packet: expected true or false"},
+	{M3 ".links.0.per_packet", NULL, HW_ERR_MALFORMED, Q3 ".links[0].per_packet: missing"},
+	{M3 ".diamonds", NULL, HW_ERR_MALFORMED, Q3 ".diamonds: missing"},
+	{M3 ".diamonds.0.conv_ttl", "3", HW_ERR_MALFORMED,
+	 Q3 ".diamonds[0].conv_ttl: 3 without a convergence (0 expected)"},
+	{M3 ".diamonds.0.convergence", "\"198.18.8.2\"", HW_ERR_MALFORMED,
+	 Q3 ".diamonds[0].conv_ttl: 0 is out of range 2..16"},
+	{M3 ".diamonds.0.length", "2", HW_ERR_MALFORMED,
+	 Q3 ".diamonds[0].length: 2 where conv_ttl - div_ttl makes 0"},
+	{M3 ".diamonds.0.divergence", "null", HW_ERR_MALFORMED,
+	 Q3 ".diamonds[0].div_ttl: 1 without a divergence (0 expected)"},
+	{M3 ".diamonds.0.div_ttl", "17", HW_ERR_MALFORMED,
+	 Q3 ".diamonds[0].div_ttl: 17 is out of range 0..16"},
+	{M3 ".diamonds.0.max_width", "65536", HW_ERR_MALFORMED,
+	 Q3 ".diamonds[0].max_width: 65536 is out of range 0..65535"},
 };
 
 static void test_json_rejects(void **state)
@@ -718,6 +988,14 @@ static const struct mutation accepted[] = {
 	{"start", "\"1970-01-01T00:00:00Z\"", HW_OK, NULL},
 	{"start", "\"9999-12-31T23:59:59.999999Z\"", HW_OK, NULL},
 	{"vantage", "null", HW_OK, NULL},
+	/* Multipath keys in a single-flow trace mean nothing there. */
+	{"traces.0.links", "[1]", HW_OK, NULL},
+	{"traces.0.multipath", "\"none\"", HW_OK, NULL},
+	{"traces.0.hops.0.replies.0.flow", "\"x\"", HW_OK, NULL},
+	{M3 ".hops.1.per_packet", NULL, HW_OK, NULL},
+	{M3 ".links", "[]", HW_OK, NULL},
+	{M3 ".diamonds.0", "{\"divergence\": null, \"div_ttl\": 0, \"convergence\": \"198.18.8.2\", "
+			   "\"conv_ttl\": 4, \"max_width\": 2, \"length\": 4}", HW_OK, NULL},
 };
 
 static void test_json_accepts(void **state)
@@ -832,9 +1110,11 @@ int main(void)
 		cmocka_unit_test(test_text_trace),
 		cmocka_unit_test(test_text_headers),
 		cmocka_unit_test(test_text_port_unreachable),
+		cmocka_unit_test(test_text_multipath),
 		cmocka_unit_test(test_text_bad_args),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_json_exact),
+		cmocka_unit_test(test_json_exact_multipath),
 		cmocka_unit_test(test_json_write_refuses),
 		cmocka_unit_test(test_json_rejects),
 		cmocka_unit_test(test_json_accepts),

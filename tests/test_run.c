@@ -224,6 +224,153 @@ static void test_trace_truncate(void **state)
 	trace_free(t);
 }
 
+static struct hw_addr v4(const char *text)
+{
+	struct hw_addr a;
+	assert_int_equal(hw_addr_parse(text, &a), HW_OK);
+	return a;
+}
+
+static void test_links_and_diamonds_grow(void **state)
+{
+	(void)state;
+	struct hw_flow f = test_flow(AF_INET);
+	struct hw_trace *t = trace_new(&f, 1, 30, 0);
+
+	assert_int_equal(trace_add_link(NULL, NULL), HW_ERR_INVAL);
+	assert_int_equal(trace_add_link(t, NULL), HW_ERR_INVAL);
+	assert_int_equal(trace_add_diamond(t, NULL), HW_ERR_INVAL);
+	for (unsigned i = 0; i < 300; i++) {
+		struct hw_link l = {v4("198.18.1.1"), v4("198.18.2.1"), (uint8_t)(1 + i % 29),
+				    i % 3 == 0};
+		struct hw_diamond d = {.div_ttl = (uint8_t)(i % 29), .max_width = (uint16_t)i};
+		assert_int_equal(trace_add_link(t, &l), HW_OK);
+		assert_int_equal(trace_add_diamond(t, &d), HW_OK);
+	}
+	assert_int_equal(t->n_links, 300);
+	assert_int_equal(t->n_diamonds, 300);
+	for (unsigned i = 0; i < 300; i++) {
+		assert_int_equal(t->links[i].ttl, 1 + i % 29);
+		assert_int_equal(t->links[i].per_packet, i % 3 == 0);
+		assert_int_equal(t->diamonds[i].max_width, i);
+	}
+	trace_free(t); /* frees both arrays: ASan's leak check tells */
+}
+
+/* Sets the interfaces that answered at a TTL (one reply each). */
+static void answer(struct hw_trace *t, uint8_t ttl, const char *const *addrs)
+{
+	struct hw_hop *hop = trace_hop(t, ttl);
+
+	for (unsigned i = 0; addrs[i] != NULL; i++) {
+		struct hw_reply r = test_reply(0, 1.0);
+		r.addr = v4(addrs[i]);
+		assert_int_equal(hop_add_reply(hop, &r), HW_OK);
+		/* The same interface again changes nothing. */
+		assert_int_equal(hop_add_reply(hop, &r), HW_OK);
+	}
+	hop->probes_sent = 300; /* a multipath hop may see hundreds */
+}
+
+static void assert_diamond(const struct hw_diamond *d, unsigned div_ttl, const char *div,
+			   unsigned conv_ttl, const char *conv, unsigned width, unsigned length)
+{
+	assert_int_equal(d->div_ttl, div_ttl);
+	if (div == NULL) {
+		assert_true(hw_addr_is_unset(&d->divergence));
+	} else {
+		struct hw_addr a = v4(div);
+		assert_true(hw_addr_eq(&d->divergence, &a));
+	}
+	assert_int_equal(d->conv_ttl, conv_ttl);
+	if (conv == NULL) {
+		assert_true(hw_addr_is_unset(&d->convergence));
+	} else {
+		struct hw_addr a = v4(conv);
+		assert_true(hw_addr_eq(&d->convergence, &a));
+	}
+	assert_int_equal(d->max_width, width);
+	assert_int_equal(d->length, length);
+}
+
+static void test_find_diamonds(void **state)
+{
+	(void)state;
+	static const char *const one_a[] = {"198.18.1.1", NULL}, *const one_b[] = {"198.18.5.1", NULL};
+	static const char *const two[] = {"198.18.2.1", "198.18.2.2", NULL};
+	static const char *const four[] = {"198.18.3.1", "198.18.3.2", "198.18.3.3", "198.18.3.4",
+					   NULL};
+	static const char *const none[] = {NULL};
+	struct hw_flow f = test_flow(AF_INET);
+	struct hw_trace *t = trace_new(&f, 1, 30, 0);
+
+	assert_int_equal(trace_find_diamonds(NULL), HW_ERR_INVAL);
+	/* 1, 2, 4, (silent), 1, 2: a closed diamond, then an open one. */
+	answer(t, 1, one_a);
+	answer(t, 2, two);
+	answer(t, 3, four);
+	answer(t, 4, none);
+	answer(t, 5, one_b);
+	answer(t, 6, two);
+	trace_truncate(t, 6);
+	assert_int_equal(trace_find_diamonds(t), HW_OK);
+	assert_int_equal(t->n_diamonds, 2);
+	assert_diamond(&t->diamonds[0], 1, "198.18.1.1", 5, "198.18.5.1", 4, 4);
+	assert_diamond(&t->diamonds[1], 5, "198.18.5.1", 0, NULL, 2, 0);
+	/* Finding them again replaces them. */
+	assert_int_equal(trace_find_diamonds(t), HW_OK);
+	assert_int_equal(t->n_diamonds, 2);
+	/* Truncation: the second diamond opens at the cut and goes; links past it too. */
+	struct hw_link l = {v4("198.18.5.1"), v4("198.18.2.1"), 5, false};
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	l.ttl = 4;
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	trace_truncate(t, 5);
+	assert_int_equal(t->n_diamonds, 1);
+	assert_int_equal(t->n_links, 1);
+	assert_int_equal(t->links[0].ttl, 4);
+	/* Cut inside the first: it stays, open. */
+	trace_truncate(t, 3);
+	assert_int_equal(t->n_diamonds, 1);
+	assert_diamond(&t->diamonds[0], 1, "198.18.1.1", 0, NULL, 4, 0);
+	assert_int_equal(t->n_links, 0);
+	trace_free(t);
+
+	/* Paths apart from the first hop: the diamond opens at the source (TTL first - 1). */
+	t = trace_new(&f, 3, 30, 0);
+	answer(t, 3, two);
+	answer(t, 4, one_a);
+	assert_int_equal(trace_find_diamonds(t), HW_OK);
+	assert_int_equal(t->n_diamonds, 1);
+	assert_diamond(&t->diamonds[0], 2, NULL, 4, "198.18.1.1", 2, 2);
+	trace_free(t);
+
+	/* One path: no diamond. */
+	t = trace_new(&f, 1, 30, 0);
+	answer(t, 1, one_a);
+	answer(t, 2, none);
+	answer(t, 3, one_b);
+	assert_int_equal(trace_find_diamonds(t), HW_OK);
+	assert_int_equal(t->n_diamonds, 0);
+	trace_free(t);
+}
+
+static void test_multipath_names(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"none", "mda", "lite"};
+	enum hw_multipath m;
+
+	for (int i = HW_MULTIPATH_NONE; i <= HW_MULTIPATH_LITE; i++) {
+		assert_string_equal(hw_multipath_name((enum hw_multipath)i), names[i]);
+		assert_int_equal(hw_multipath_parse(names[i], &m), HW_OK);
+		assert_int_equal(m, i);
+	}
+	assert_string_equal(hw_multipath_name((enum hw_multipath)7), "?");
+	assert_int_equal(hw_multipath_parse("MDA", &m), HW_ERR_INVAL);
+	assert_int_equal(hw_multipath_parse(NULL, &m), HW_ERR_INVAL);
+}
+
 static void test_stop_reason_names(void **state)
 {
 	(void)state;
@@ -367,6 +514,9 @@ int main(void)
 		cmocka_unit_test(test_hop_add_reply_copies),
 		cmocka_unit_test(test_run_add_trace),
 		cmocka_unit_test(test_trace_truncate),
+		cmocka_unit_test(test_links_and_diamonds_grow),
+		cmocka_unit_test(test_find_diamonds),
+		cmocka_unit_test(test_multipath_names),
 		cmocka_unit_test(test_stop_reason_names),
 		cmocka_unit_test(test_reply_kind_names),
 		cmocka_unit_test(test_marks_ipv4),

@@ -24,10 +24,20 @@ enum hw_stop_reason {
 	HW_STOP_ERROR,      /* probes could not be sent */
 };
 
+/* How a trace explored the paths: one flow, or multipath discovery (mda.h). */
+enum hw_multipath {
+	HW_MULTIPATH_NONE = 0, /* one Paris flow (tracer.h) */
+	HW_MULTIPATH_MDA,      /* the full MDA: every vertex's successors, node control */
+	HW_MULTIPATH_LITE,     /* MDA-Lite: hop by hop, MDA only where its assumptions fail */
+};
+
 /* One answer to one probe. */
 struct hw_reply {
 	struct hw_addr addr;
-	uint8_t attempt;          /* which probe of its hop this answers (0-based) */
+	uint8_t attempt;          /* which probe of its hop this answers (0-based); in a
+				     multipath trace, which probe of its flow at this TTL */
+	uint16_t flow_id;         /* multipath traces: the flow (--flow N) the probe used;
+				     single-flow traces leave it 0 (their flow is the trace's) */
 	enum hw_reply_kind kind;
 	uint8_t icmp_type, icmp_code;
 	double rtt_ms;
@@ -42,9 +52,37 @@ struct hw_reply {
 /* Every probe sent with one TTL, and what came back. */
 struct hw_hop {
 	uint8_t ttl;
-	uint8_t probes_sent;
+	bool per_packet;          /* multipath: one flow's answers here vary per packet */
+	uint32_t probes_sent;     /* at most 255 in a single-flow trace */
 	size_t n_replies;
 	struct hw_reply *replies; /* in arrival order */
+};
+
+/*
+ * A link between interfaces at consecutive TTLs, seen by one flow id answered by `from`
+ * at TTL `ttl` and by `to` at TTL `ttl` + 1. per_packet: one of its TTLs lies past a
+ * per-packet load balancer (answers there vary for one flow), so the two answers came
+ * from different packets and the link is only as sure as the hops around it.
+ */
+struct hw_link {
+	struct hw_addr from, to;
+	uint8_t ttl;              /* of from */
+	bool per_packet;
+};
+
+/*
+ * A diamond: the interfaces fan out after one interface (divergence, at div_ttl) and
+ * meet again at one interface (convergence, at conv_ttl). The divergence is unset with
+ * div_ttl = first_ttl - 1 when the paths already differ at the first hop; the
+ * convergence is unset with conv_ttl 0 when they never met again before the trace
+ * stopped. length = conv_ttl - div_ttl (0 when open); max_width: the most interfaces
+ * seen at one TTL in between.
+ */
+struct hw_diamond {
+	uint8_t div_ttl, conv_ttl;
+	struct hw_addr divergence, convergence;
+	uint16_t max_width;
+	uint8_t length;
 };
 
 /* One Paris trace toward one destination along one flow. */
@@ -64,6 +102,13 @@ struct hw_trace {
 	uint32_t replies;
 	size_t n_hops;            /* hops[i].ttl == first_ttl + i */
 	struct hw_hop *hops;
+	/* Multipath traces only (multipath != HW_MULTIPATH_NONE). */
+	enum hw_multipath multipath;
+	uint8_t confidence;       /* percent, of the stopping rule (95, 99) */
+	size_t n_links;
+	struct hw_link *links;    /* ordered by ttl */
+	size_t n_diamonds;
+	struct hw_diamond *diamonds;
 };
 
 /* A run: what one invocation measured. */
@@ -103,8 +148,27 @@ struct hw_hop *trace_hop(struct hw_trace *trace, uint8_t ttl);
 /* Appends a reply to a hop (copied). */
 int hop_add_reply(struct hw_hop *hop, const struct hw_reply *reply);
 
-/* Drops the hops above ttl (after a stop decision). */
+/* Drops the hops above ttl (after a stop decision), and the links that reach them. */
 void trace_truncate(struct hw_trace *trace, uint8_t last_ttl);
+
+/* Appends a link (copied). */
+int trace_add_link(struct hw_trace *trace, const struct hw_link *link);
+
+/* Appends a diamond (copied). */
+int trace_add_diamond(struct hw_trace *trace, const struct hw_diamond *diamond);
+
+/*
+ * Replaces the trace's diamonds with those its hops show: the distinct reply addresses
+ * per TTL are the interfaces, and a diamond runs from a TTL with one interface, through
+ * TTLs with several (or none: silent), to the next TTL with one.
+ */
+int trace_find_diamonds(struct hw_trace *trace);
+
+/* "none", "mda", "lite". */
+const char *hw_multipath_name(enum hw_multipath mode);
+
+/* Parses a multipath mode name; HW_ERR_INVAL when unknown. */
+int hw_multipath_parse(const char *text, enum hw_multipath *out);
 
 /* "completed", "unreach", "gaplimit", "maxttl", "error", "none". */
 const char *hw_stop_reason_name(enum hw_stop_reason reason);
