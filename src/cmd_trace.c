@@ -33,6 +33,8 @@ struct trace_cli {
 	enum format format;
 	bool stats;
 	bool quiet;
+	enum hw_multipath multipath; /* HW_MULTIPATH_NONE: one Paris flow */
+	long confidence;
 	struct hw_target_opts target_opts;
 	const char *dns_server;
 	double dns_timeout;
@@ -62,6 +64,9 @@ static void trace_usage(FILE *out)
 	      "  -t TOS            IPv4 TOS / IPv6 traffic class (0)\n"
 	      "  --format text|json, -o FILE (JSON when FILE ends in .json)\n"
 	      "  -n                numeric output (names come with annotation)\n"
+	      "  --multipath[=lite|mda]  find every load-balanced path: MDA-Lite (default),\n"
+	      "                    falling back to full MDA where diamonds are meshed, or MDA\n"
+	      "  --confidence PCT  MDA stopping rule confidence, 50..99 (95)\n"
 	      "  --per-prefix LEN  split IPv4 prefixes into /LEN (24; 0 = one target each)\n"
 	      "  --per-prefix6 LEN split IPv6 prefixes into /LEN (48)\n"
 	      "  --pick first|random  which address of each /LEN to trace (first)\n"
@@ -100,7 +105,8 @@ static int parse_wait(const char *text, struct hw_trace_opts *o)
 
 enum {
 	OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP, OPT_SPLIT4,
-	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_DNS, OPT_DNS_TIMEOUT,
+	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_DNS, OPT_DNS_TIMEOUT, OPT_MULTIPATH,
+	OPT_CONFIDENCE,
 };
 
 /* A checked number option: one line and exit status 2 when out of range. */
@@ -126,6 +132,8 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"per-prefix", required_argument, NULL, OPT_SPLIT4},
 		{"per-prefix6", required_argument, NULL, OPT_SPLIT6},
 		{"pick", required_argument, NULL, OPT_PICK},
+		{"multipath", optional_argument, NULL, OPT_MULTIPATH},
+		{"confidence", required_argument, NULL, OPT_CONFIDENCE},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
 		{"dns-server", required_argument, NULL, OPT_DNS},
@@ -178,6 +186,17 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		case OPT_DNS_TIMEOUT:
 			if (cli_double(optarg, 0.1, 60, &c->dns_timeout) != 0) {
 				cli_error("--dns-timeout: '%s' is not 0.1..60 seconds", optarg);
+				return -1;
+			}
+			break;
+		case OPT_CONFIDENCE: NUMBER("--confidence", 50, 99, c->confidence); break;
+		case OPT_MULTIPATH:
+			if (optarg == NULL || strcmp(optarg, "lite") == 0)
+				c->multipath = HW_MULTIPATH_LITE;
+			else if (strcmp(optarg, "mda") == 0)
+				c->multipath = HW_MULTIPATH_MDA;
+			else {
+				cli_error("--multipath: '%s' is not mda or lite", optarg);
 				return -1;
 			}
 			break;
@@ -361,6 +380,20 @@ static int prepare_traces(const struct trace_cli *c, const struct hw_target_list
 	return rc;
 }
 
+/* A Paris trace on one flow, or a multipath trace from that flow on. */
+static int start_trace(const struct trace_cli *c, hw_engine_t *engine,
+		       const struct hw_flow *flow, struct hw_trace *trace)
+{
+	if (c->multipath == HW_MULTIPATH_NONE)
+		return engine_add(engine, flow, &c->opts, trace);
+	struct hw_mda_opts mo;
+	mda_opts_default(&mo);
+	mo.trace = c->opts;
+	mo.mode = c->multipath;
+	mo.confidence = (uint8_t)c->confidence;
+	return engine_add_multipath(engine, flow, &mo, trace);
+}
+
 static int add_traces(const struct trace_cli *c, const struct hw_target_list *list,
 		      const bool *dup, uint16_t instance, const struct hw_addr *fixed_src,
 		      hw_engine_t *engine, struct hw_run *run)
@@ -396,7 +429,7 @@ static int add_traces(const struct trace_cli *c, const struct hw_target_list *li
 		/* The name as the user wrote it, when it is more than the address. */
 		if (t->name != NULL || t->network != NULL)
 			trace->target = strdup(t->spec);
-		if (engine_add(engine, &flow, &c->opts, trace) != HW_OK) {
+		if (start_trace(c, engine, &flow, trace) != HW_OK) {
 			cli_error("cannot start the trace to %s", t->spec);
 			return -1;
 		}
@@ -513,7 +546,8 @@ static bool ends_with(const char *s, const char *suffix)
 
 int cmd_trace(int argc, char **argv)
 {
-	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT, .dns_timeout = 5};
+	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT, .dns_timeout = 5,
+			      .confidence = 95};
 	targets_opts_default(&c.target_opts);
 	tracer_opts_default(&c.opts);
 	engine_opts_default(&c.engine);

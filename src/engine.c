@@ -1,17 +1,88 @@
 /*
- * Runs many tracers on one loop. Answers reach their trace through a hash of the flow
- * (method, destination, ports): the quote of a reply names exactly those. A global token
- * bucket paces sending; each trace keeps one loop timer at its next probe deadline.
+ * Runs many traces on one loop. Answers reach their trace through a hash of the flow
+ * (method, destination, ports): the quote of a reply names exactly those. A multipath
+ * trace owns a range of source ports (one per flow id), so it is found by its other
+ * fields and the port tells the flow. A global token bucket paces sending; each trace
+ * keeps one loop timer at its next probe deadline.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <hopwatch/engine.h>
+#include <hopwatch/mda.h>
 #include <hopwatch/status.h>
 
+/* What the engine needs of a probing state machine: tracer.c and mda.c both fit. */
+struct prober_ops {
+	bool (*next)(void *p, uint64_t now, uint16_t *flow_id, uint8_t *ttl, uint8_t *attempt);
+	void (*unsend)(void *p, uint16_t flow_id, uint8_t ttl, uint8_t attempt);
+	bool (*reply)(void *p, uint16_t flow_id, uint8_t ttl, uint8_t attempt,
+		      const struct hw_reply_pkt *r, uint64_t rx_us);
+	void (*expire)(void *p, uint64_t now);
+	uint64_t (*deadline)(const void *p);
+	bool (*done)(const void *p);
+	void (*abort)(void *p);
+	void (*free)(void *p);
+	bool multipath;
+};
+
+/* A Paris trace has one flow: its id is the base flow's. */
+static bool paris_next(void *p, uint64_t now, uint16_t *flow_id, uint8_t *ttl, uint8_t *attempt)
+{
+	*flow_id = 0;
+	return tracer_next(p, now, ttl, attempt);
+}
+static void paris_unsend(void *p, uint16_t flow_id, uint8_t ttl, uint8_t attempt)
+{
+	(void)flow_id;
+	tracer_unsend(p, ttl, attempt);
+}
+static bool paris_reply(void *p, uint16_t flow_id, uint8_t ttl, uint8_t attempt,
+			const struct hw_reply_pkt *r, uint64_t rx_us)
+{
+	(void)flow_id;
+	return tracer_reply(p, ttl, attempt, r, rx_us);
+}
+static void paris_expire(void *p, uint64_t now) { tracer_expire(p, now); }
+static uint64_t paris_deadline(const void *p) { return tracer_deadline(p); }
+static bool paris_done(const void *p) { return tracer_done(p); }
+static void paris_abort(void *p) { tracer_abort(p); }
+static void paris_free(void *p) { tracer_free(p); }
+
+static const struct prober_ops paris_ops = {
+	paris_next, paris_unsend, paris_reply, paris_expire, paris_deadline, paris_done,
+	paris_abort, paris_free, false,
+};
+
+static bool mda_next_cb(void *p, uint64_t now, uint16_t *flow_id, uint8_t *ttl,
+			uint8_t *attempt)
+{
+	return mda_next(p, now, flow_id, ttl, attempt);
+}
+static void mda_unsend_cb(void *p, uint16_t flow_id, uint8_t ttl, uint8_t attempt)
+{
+	mda_unsend(p, flow_id, ttl, attempt);
+}
+static bool mda_reply_cb(void *p, uint16_t flow_id, uint8_t ttl, uint8_t attempt,
+			 const struct hw_reply_pkt *r, uint64_t rx_us)
+{
+	return mda_reply(p, flow_id, ttl, attempt, r, rx_us);
+}
+static void mda_expire_cb(void *p, uint64_t now) { mda_expire(p, now); }
+static uint64_t mda_deadline_cb(const void *p) { return mda_deadline(p); }
+static bool mda_done_cb(const void *p) { return mda_done(p); }
+static void mda_abort_cb(void *p) { mda_abort(p); }
+static void mda_free_cb(void *p) { mda_free(p); }
+
+static const struct prober_ops multipath_ops = {
+	mda_next_cb, mda_unsend_cb, mda_reply_cb, mda_expire_cb, mda_deadline_cb, mda_done_cb,
+	mda_abort_cb, mda_free_cb, true,
+};
+
 struct etrace {
-	hw_tracer_t *tracer;
-	struct hw_flow flow;
+	const struct prober_ops *ops;
+	void *prober;
+	struct hw_flow flow; /* the base flow: flow ids of a multipath trace count from it */
 	struct hw_trace *trace;
 	int64_t timer;
 	uint64_t timer_at;
@@ -65,7 +136,7 @@ hw_engine_t *engine_free(hw_engine_t *e)
 	if (e == NULL)
 		return NULL;
 	for (size_t i = 0; i < e->n; i++) {
-		tracer_free(e->traces[i].tracer);
+		e->traces[i].ops->free(e->traces[i].prober);
 		if (e->traces[i].timer > 0)
 			loop_timer_cancel(e->loop, e->traces[i].timer);
 	}
@@ -93,6 +164,20 @@ static size_t flow_hash(enum hw_method method, const struct hw_addr *dst, uint16
 	return (size_t)h;
 }
 
+/* Multipath traces are filed under source port 0: their replies name any of their ports. */
+static uint16_t hash_sport(const struct etrace *t)
+{
+	return t->ops->multipath ? 0 : t->flow.sport;
+}
+
+static void bucket_insert(hw_engine_t *e, struct etrace *t)
+{
+	size_t h = flow_hash(t->flow.method, &t->flow.dst, hash_sport(t), t->flow.dport) %
+		   e->n_buckets;
+	t->next_in_bucket = e->buckets[h];
+	e->buckets[h] = (size_t)(t - e->traces) + 1;
+}
+
 static int rehash(hw_engine_t *e, size_t n_buckets)
 {
 	size_t *b = calloc(n_buckets, sizeof(*b));
@@ -101,62 +186,98 @@ static int rehash(hw_engine_t *e, size_t n_buckets)
 	free(e->buckets);
 	e->buckets = b;
 	e->n_buckets = n_buckets;
-	for (size_t i = 0; i < e->n; i++) {
-		struct etrace *t = &e->traces[i];
-		size_t h = flow_hash(t->flow.method, &t->flow.dst, t->flow.sport, t->flow.dport) %
-			   n_buckets;
-		t->next_in_bucket = b[h];
-		b[h] = i + 1;
+	for (size_t i = 0; i < e->n; i++)
+		bucket_insert(e, &e->traces[i]);
+	return HW_OK;
+}
+
+/* Takes a prober into the engine; frees it when the engine cannot take it. */
+static int add_prober(hw_engine_t *e, const struct prober_ops *ops, void *prober,
+		      const struct hw_flow *flow, struct hw_trace *trace)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct etrace *v = realloc(e->traces, cap * sizeof(*v));
+		if (v == NULL) {
+			ops->free(prober);
+			return HW_ERR_NOMEM;
+		}
+		e->traces = v;
+		/* Traces are only added before the run, so the ring is still in order. */
+		size_t *r = realloc(e->ready, cap * sizeof(*r));
+		if (r == NULL) {
+			ops->free(prober);
+			return HW_ERR_NOMEM;
+		}
+		e->ready = r;
+		e->cap = cap;
 	}
+	e->traces[e->n++] = (struct etrace){.ops = ops, .prober = prober, .flow = *flow,
+					    .trace = trace, .engine = e, .queued = true};
+	e->active++;
+	e->ready[(e->ready_head + e->ready_len++) % e->cap] = e->n - 1;
+	/* Keep chains short: grow the table with the traces. */
+	if (e->n * 2 > e->n_buckets)
+		return rehash(e, e->n_buckets ? e->n_buckets * 4 : 64);
+	bucket_insert(e, &e->traces[e->n - 1]);
 	return HW_OK;
 }
 
 int engine_add(hw_engine_t *e, const struct hw_flow *flow, const struct hw_trace_opts *opts,
 	       struct hw_trace *trace)
 {
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct etrace *v = realloc(e->traces, cap * sizeof(*v));
-		if (v == NULL)
-			return HW_ERR_NOMEM;
-		e->traces = v;
-		/* Traces are only added before the run, so the ring is still in order. */
-		size_t *r = realloc(e->ready, cap * sizeof(*r));
-		if (r == NULL)
-			return HW_ERR_NOMEM;
-		e->ready = r;
-		e->cap = cap;
-	}
 	hw_tracer_t *tr = tracer_new(opts, flow, trace);
 	if (tr == NULL)
 		return tracer_opts_check(opts, NULL) != HW_OK ? HW_ERR_INVAL : HW_ERR_NOMEM;
-	e->traces[e->n++] = (struct etrace){.tracer = tr, .flow = *flow, .trace = trace,
-					    .engine = e};
-	e->active++;
-	e->traces[e->n - 1].queued = true;
-	e->ready[(e->ready_head + e->ready_len++) % e->cap] = e->n - 1;
-	/* Keep chains short: grow the table with the traces. */
-	if (e->n * 2 > e->n_buckets)
-		return rehash(e, e->n_buckets ? e->n_buckets * 4 : 64);
-	struct etrace *t = &e->traces[e->n - 1];
-	size_t h = flow_hash(flow->method, &flow->dst, flow->sport, flow->dport) % e->n_buckets;
-	t->next_in_bucket = e->buckets[h];
-	e->buckets[h] = e->n;
-	return HW_OK;
+	return add_prober(e, &paris_ops, tr, flow, trace);
 }
 
-static struct etrace *find_trace(hw_engine_t *e, const struct hw_reply_pkt *r)
+int engine_add_multipath(hw_engine_t *e, const struct hw_flow *base,
+			 const struct hw_mda_opts *opts, struct hw_trace *trace)
 {
-	if (e->n_buckets == 0)
-		return NULL;
-	size_t h = flow_hash(r->method, &r->probe_dst, r->sport, r->dport) % e->n_buckets;
+	hw_mda_t *m = mda_new(opts, base, trace);
+	if (m == NULL)
+		return mda_opts_check(opts, NULL) != HW_OK ? HW_ERR_INVAL : HW_ERR_NOMEM;
+	return add_prober(e, &multipath_ops, m, base, trace);
+}
+
+/* The flow with id base->flow_id + offset: same addresses, method, TOS, instance. */
+static void flow_at(const struct hw_flow *base, uint16_t offset, struct hw_flow *out)
+{
+	probe_flow_init(out, base->method, &base->src, &base->dst,
+			(uint16_t)(base->flow_id + offset), base->dport, base->instance);
+	out->tos = base->tos;
+}
+
+static struct etrace *find_in_bucket(hw_engine_t *e, const struct hw_reply_pkt *r,
+				      uint16_t sport)
+{
+	size_t h = flow_hash(r->method, &r->probe_dst, sport, r->dport) % e->n_buckets;
 	for (size_t i = e->buckets[h]; i != 0; i = e->traces[i - 1].next_in_bucket) {
 		struct etrace *t = &e->traces[i - 1];
-		if (t->flow.method == r->method && t->flow.sport == r->sport &&
+		if (t->flow.method == r->method && hash_sport(t) == sport &&
 		    t->flow.dport == r->dport && hw_addr_eq(&t->flow.dst, &r->probe_dst))
 			return t;
 	}
 	return NULL;
+}
+
+/* The trace a reply belongs to, and the offset of its flow from the trace's base flow. */
+static struct etrace *find_trace(hw_engine_t *e, const struct hw_reply_pkt *r,
+				 uint16_t *offset)
+{
+	if (e->n_buckets == 0)
+		return NULL;
+	*offset = 0;
+	struct etrace *t = find_in_bucket(e, r, r->sport);
+	if (t != NULL)
+		return t;
+	t = find_in_bucket(e, r, 0);
+	if (t == NULL || r->sport < t->flow.sport ||
+	    r->sport - t->flow.sport > HW_FLOW_MAX - t->flow.flow_id)
+		return NULL;
+	*offset = (uint16_t)(r->sport - t->flow.sport);
+	return t;
 }
 
 static void on_trace_timer(void *arg);
@@ -165,7 +286,7 @@ static void on_trace_timer(void *arg);
 static void arm(struct etrace *t)
 {
 	hw_engine_t *e = t->engine;
-	uint64_t at = t->done ? UINT64_MAX : tracer_deadline(t->tracer);
+	uint64_t at = t->done ? UINT64_MAX : t->ops->deadline(t->prober);
 	if (at == t->timer_at && (t->timer > 0 || at == UINT64_MAX))
 		return;
 	if (t->timer > 0)
@@ -178,7 +299,7 @@ static void arm(struct etrace *t)
 
 static void finish_if_done(struct etrace *t)
 {
-	if (t->done || !tracer_done(t->tracer))
+	if (t->done || !t->ops->done(t->prober))
 		return;
 	t->done = true;
 	t->engine->active--;
@@ -203,18 +324,22 @@ static void refill(hw_engine_t *e, uint64_t now)
 static bool send_one(hw_engine_t *e, struct etrace *t)
 {
 	uint8_t ttl, attempt, pkt[HW_PROBE_MAXLEN];
+	uint16_t flow_id;
 	size_t len;
 	uint64_t now = hw_now_us();
-	if (!tracer_next(t->tracer, now, &ttl, &attempt))
+	if (!t->ops->next(t->prober, now, &flow_id, &ttl, &attempt))
 		return false;
 	if (t->trace->start_unix_us == 0)
 		t->trace->start_unix_us = hw_unix_us();
-	if (probe_build(&t->flow, ttl, attempt, pkt, sizeof(pkt), &len) != HW_OK ||
+	struct hw_flow flow = t->flow;
+	if (t->ops->multipath)
+		flow_at(&t->flow, (uint16_t)(flow_id - t->flow.flow_id), &flow);
+	if (probe_build(&flow, ttl, attempt, pkt, sizeof(pkt), &len) != HW_OK ||
 	    net_send(e->net, pkt, len) != HW_OK) {
-		tracer_unsend(t->tracer, ttl, attempt);
+		t->ops->unsend(t->prober, flow_id, ttl, attempt);
 		e->stats.send_errors++;
 		/* A probe that cannot leave now will not leave later either. */
-		tracer_abort(t->tracer);
+		t->ops->abort(t->prober);
 		return false;
 	}
 	e->stats.probes_sent++;
@@ -278,7 +403,7 @@ static void on_trace_timer(void *arg)
 	struct etrace *t = arg;
 	t->timer = 0;
 	t->timer_at = UINT64_MAX;
-	tracer_expire(t->tracer, hw_now_us());
+	t->ops->expire(t->prober, hw_now_us());
 	finish_if_done(t);
 	arm(t);
 	make_ready(t->engine, t);
@@ -287,13 +412,21 @@ static void on_trace_timer(void *arg)
 
 static void handle_reply(hw_engine_t *e, const struct hw_reply_pkt *r, uint64_t rx_us)
 {
-	struct etrace *t = find_trace(e, r);
+	uint16_t offset;
 	uint8_t ttl, attempt;
-	if (t == NULL || reply_match(&t->flow, r, &ttl, &attempt) != HW_OK) {
+	struct etrace *t = find_trace(e, r, &offset);
+	if (t == NULL) {
 		e->stats.not_ours++;
 		return;
 	}
-	if (t->done || !tracer_reply(t->tracer, ttl, attempt, r, rx_us)) {
+	struct hw_flow flow = t->flow;
+	if (offset != 0)
+		flow_at(&t->flow, offset, &flow);
+	if (reply_match(&flow, r, &ttl, &attempt) != HW_OK) {
+		e->stats.not_ours++;
+		return;
+	}
+	if (t->done || !t->ops->reply(t->prober, flow.flow_id, ttl, attempt, r, rx_us)) {
 		e->stats.late++;
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <hopwatch/loop.h>
+#include <hopwatch/mda.h>
 #include <hopwatch/net.h>
 #include <hopwatch/probe.h>
 #include <hopwatch/run.h>
@@ -44,6 +45,13 @@ hw_engine_t *engine_free(hw_engine_t *engine);
 /* Adds a trace to run; `trace` is filled in place and must outlive the engine run. */
 int engine_add(hw_engine_t *engine, const struct hw_flow *flow,
 	       const struct hw_trace_opts *opts, struct hw_trace *trace);
+
+/*
+ * Adds a multipath (MDA / MDA-Lite) trace: its flows are base->flow_id, +1, +2, … so it
+ * owns a range of source ports (ICMP identifiers) toward its destination.
+ */
+int engine_add_multipath(hw_engine_t *engine, const struct hw_flow *base,
+			 const struct hw_mda_opts *opts, struct hw_trace *trace);
 
 /* Runs the loop until every trace is done. */
 int engine_run(hw_engine_t *engine);
