@@ -429,6 +429,8 @@ static int add_traces(const struct trace_cli *c, const struct hw_target_list *li
 		/* The name as the user wrote it, when it is more than the address. */
 		if (t->name != NULL || t->network != NULL)
 			trace->target = strdup(t->spec);
+		if (t->network != NULL)
+			trace->network = strdup(t->network);
 		if (start_trace(c, engine, &flow, trace) != HW_OK) {
 			cli_error("cannot start the trace to %s", t->spec);
 			return -1;

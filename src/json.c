@@ -218,6 +218,8 @@ static json_t *flow_json(struct jw *w, const struct hw_trace *t)
 static void trace_head_json(struct jw *w, json_t *o, const struct hw_trace *t)
 {
 	put_str(w, o, "target", t->target);
+	if (t->network != NULL) /* additive: only traces expanded from a prefix have one */
+		put_str(w, o, "network", t->network);
 	put_addr(w, o, "src", &t->src, true);
 	put_addr(w, o, "dst", &t->dst, false);
 	put_int(w, o, "family", t->dst.family == AF_INET6 ? 6 : 4);
@@ -997,11 +999,14 @@ static int read_multipath_body(struct jr *r, const json_t *obj, const char *path
 static int read_trace_body(struct jr *r, const json_t *obj, const char *path,
 			   struct hw_trace *t)
 {
-	const char *target;
+	const char *target, *network = NULL;
 	int rc;
 
 	if ((rc = get_str(r, obj, path, "target", true, &target)) < 0 ||
 	    (rc = dup_str(r, target, &t->target)) < 0 ||
+	    (json_object_get(obj, "network") != NULL &&
+	     (rc = get_str(r, obj, path, "network", true, &network)) < 0) ||
+	    (rc = dup_str(r, network, &t->network)) < 0 ||
 	    (rc = read_stop(r, obj, path, t)) < 0 ||
 	    (rc = get_time(r, obj, path, "start", &t->start_unix_us)) < 0 ||
 	    (rc = get_ms(r, obj, path, "duration_ms", &t->duration_ms)) < 0 ||

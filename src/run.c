@@ -107,6 +107,7 @@ struct hw_trace *trace_free(struct hw_trace *trace)
 	free(trace->links);
 	free(trace->diamonds);
 	free(trace->target);
+	free(trace->network);
 	free(trace);
 	return NULL;
 }

@@ -313,6 +313,7 @@ static struct hw_run *rich_run(void)
 	run->vantage = strdup("vp-paris-1");
 	run->tool_version = strdup("hopwatch 0.1.0");
 	a->target = strdup("www.example.net");
+	a->network = strdup("198.51.100.0/24");
 	a->start_unix_us = T0 + 1500;
 	trace_hop(a, 1)->replies[0].ipid = 65535;
 	trace_hop(a, 1)->replies[1].quoted_ttl = 0;
@@ -405,6 +406,10 @@ static void assert_hop_equal(const struct hw_hop *x, const struct hw_hop *y)
 
 static void assert_trace_equal(const struct hw_trace *x, const struct hw_trace *y)
 {
+	if (x->network == NULL)
+		assert_null(y->network);
+	else
+		assert_string_equal(x->network, y->network);
 	if (x->target == NULL)
 		assert_null(y->target);
 	else
@@ -847,6 +852,7 @@ static const struct mutation rejected[] = {
 	{"traces.1.dst", "\"198.18.3.2\"", HW_ERR_MALFORMED, "traces[1].dst: not an IPv6 address"},
 	{"traces.1.src", "1", HW_ERR_MALFORMED, "traces[1].src: expected a string or null"},
 	{"traces.0.target", "true", HW_ERR_MALFORMED, "traces[0].target: expected a string or null"},
+	{"traces.0.network", "7", HW_ERR_MALFORMED, "traces[0].network: expected a string or null"},
 	{"traces.0.method", "\"sctp\"", HW_ERR_MALFORMED, "traces[0].method: unknown method \"sctp\""},
 	{"traces.0.flow", "null", HW_ERR_MALFORMED, "traces[0].flow: expected an object"},
 	{"traces.0.flow.sport", "65536", HW_ERR_MALFORMED,

@@ -88,6 +88,8 @@ struct hw_diamond {
 /* One Paris trace toward one destination along one flow. */
 struct hw_trace {
 	char *target;             /* as the user named it (NULL = the address) */
+	char *network;            /* the network it stands for when expanded from a prefix
+				     ("175.45.177.0/24"), else NULL */
 	struct hw_addr src, dst;
 	enum hw_method method;
 	uint16_t flow_id, sport, dport;
