@@ -353,11 +353,11 @@ static bool *find_duplicates(const struct hw_target_list *list)
 
 static int add_traces(const struct trace_cli *c, const struct hw_target_list *list,
 		      const bool *dup, uint16_t instance, const struct hw_addr *fixed_src,
-		      hw_engine_t *engine, struct hw_run *run);
+		      hw_net_t *net, hw_engine_t *engine, struct hw_run *run);
 
 /* Builds one trace per target into run; -1 after saying what is wrong. */
 static int prepare_traces(const struct trace_cli *c, const struct hw_target_list *list,
-			  hw_engine_t *engine, struct hw_run *run)
+			  hw_net_t *net, hw_engine_t *engine, struct hw_run *run)
 {
 	uint16_t instance = random_instance();
 	struct hw_addr fixed_src;
@@ -375,7 +375,8 @@ static int prepare_traces(const struct trace_cli *c, const struct hw_target_list
 		cli_error("out of memory");
 		return -1;
 	}
-	int rc = add_traces(c, list, dup, instance, c->source ? &fixed_src : NULL, engine, run);
+	int rc = add_traces(c, list, dup, instance, c->source ? &fixed_src : NULL, net, engine,
+			    run);
 	free(dup);
 	return rc;
 }
@@ -396,7 +397,7 @@ static int start_trace(const struct trace_cli *c, hw_engine_t *engine,
 
 static int add_traces(const struct trace_cli *c, const struct hw_target_list *list,
 		      const bool *dup, uint16_t instance, const struct hw_addr *fixed_src,
-		      hw_engine_t *engine, struct hw_run *run)
+		      hw_net_t *net, hw_engine_t *engine, struct hw_run *run)
 {
 	struct hw_addr src;
 	for (size_t i = 0; i < list->n; i++) {
@@ -410,7 +411,7 @@ static int add_traces(const struct trace_cli *c, const struct hw_target_list *li
 				return -1;
 			}
 			src = *fixed_src;
-		} else if (net_source_for(&t->addr, &src) != HW_OK) {
+		} else if (net_source_for(net, &t->addr, &src) != HW_OK) {
 			cli_error("no route to %s: %s", hw_addr_str(&t->addr, buf, sizeof(buf)),
 				  strerror(errno));
 			return -1;
@@ -516,7 +517,7 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	run->tool_version = strdup("hopwatch " PACKAGE_VERSION);
 	run->start_unix_us = hw_unix_us();
 	if (expand_targets(c, &targets) != 0 || resolve_names(c, loop, &targets) != 0 ||
-	    prepare_traces(c, &targets, engine, run) != 0)
+	    prepare_traces(c, &targets, net, engine, run) != 0)
 		goto done;
 	struct progress progress = {loop, engine, hw_now_us(), false};
 	if (!c->quiet && isatty(STDERR_FILENO))

@@ -368,17 +368,27 @@ static struct etrace *pop_ready(hw_engine_t *e)
 	return t;
 }
 
+/* Sends between reads: answers must be read before the socket buffer overflows. */
+#define PUMP_BATCH 256
+
+static void pace_at(hw_engine_t *e, uint64_t when)
+{
+	if (e->pace_timer <= 0)
+		e->pace_timer = loop_timer(e->loop, when, on_pace_timer, e);
+}
+
 /* Sends due probes, one per ready trace in turn, as far as the token bucket allows. */
 static void pump(hw_engine_t *e)
 {
 	refill(e, hw_now_us());
-	while (e->ready_len != 0) {
+	for (unsigned sent = 0; e->ready_len != 0; sent++) {
 		if (e->tokens < 1) {
-			if (e->pace_timer <= 0) {
-				uint64_t wait = (uint64_t)((1 - e->tokens) * 1e6 / e->opts.rate_pps) + 1;
-				e->pace_timer = loop_timer(e->loop, hw_now_us() + wait,
-							   on_pace_timer, e);
-			}
+			pace_at(e, hw_now_us() +
+				       (uint64_t)((1 - e->tokens) * 1e6 / e->opts.rate_pps) + 1);
+			return;
+		}
+		if (sent == PUMP_BATCH) {
+			pace_at(e, hw_now_us()); /* after the loop has read what came back */
 			return;
 		}
 		struct etrace *t = pop_ready(e);

@@ -296,40 +296,98 @@ static json_t *trace_json(struct jw *w, const struct hw_trace *t)
 	return o;
 }
 
-static json_t *run_json(struct jw *w, const struct hw_run *run)
+/* The run without its traces: they are written one at a time (see json_write_run). */
+static json_t *run_head_json(struct jw *w, const struct hw_run *run)
 {
-	json_t *o = json_object(), *traces = json_array();
+	json_t *o = json_object();
 
 	put(w, o, "schema", json_string(HW_JSON_SCHEMA));
 	put_int(w, o, "version", HW_JSON_VERSION);
 	put_time(w, o, "start", run->start_unix_us);
 	put_str(w, o, "vantage", run->vantage);
 	put_str(w, o, "tool", run->tool_version);
-	for (size_t i = 0; i < run->n_traces && w->status == HW_OK; i++) {
-		if (run->traces[i] == NULL)
-			jw_fail(w, HW_ERR_INVAL);
-		else if (json_array_append_new(traces, trace_json(w, run->traces[i])) != 0)
-			jw_fail(w, HW_ERR_NOMEM);
-	}
-	put(w, o, "traces", traces);
+	put(w, o, "traces", json_array());
 	return o;
 }
 
+/* Writes text with every line indented by `indent` spaces. */
+static int write_indented(const char *text, int indent, FILE *out)
+{
+	for (const char *line = text; *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+		if (fprintf(out, "%*s%.*s%s", indent, "", (int)len, line, end ? "\n" : "") < 0)
+			return HW_ERR_IO;
+		line += len + (end != NULL);
+	}
+	return HW_OK;
+}
+
+/* One trace as an element of the traces array, in the layout jansson gives the whole. */
+static int write_trace(struct jw *w, const struct hw_trace *trace, bool first, FILE *out)
+{
+	json_t *t = trace_json(w, trace);
+	char *text = w->status == HW_OK ? json_dumps(t, DUMP_FLAGS) : NULL;
+	json_decref(t);
+	if (w->status != HW_OK)
+		return w->status;
+	if (text == NULL) {
+		jw_fail(w, HW_ERR_NOMEM);
+		return w->status;
+	}
+	int rc = fputs(first ? "\n" : ",\n", out) == EOF ? HW_ERR_IO : write_indented(text, 4, out);
+	free(text);
+	return rc;
+}
+
+/* Every trace must be writable before a byte is written: a refusal leaves no half document. */
+static int check_traces(struct jw *w, const struct hw_run *run)
+{
+	for (size_t i = 0; i < run->n_traces && w->status == HW_OK; i++) {
+		if (run->traces[i] == NULL) {
+			jw_fail(w, HW_ERR_INVAL);
+			break;
+		}
+		json_decref(trace_json(w, run->traces[i]));
+	}
+	return w->status;
+}
+
+/*
+ * Streams the document: the head, then one trace tree at a time, so memory holds one
+ * trace's tree rather than the whole run's (4096 traces made a 100 MB tree).
+ */
 int json_write_run(const struct hw_run *run, FILE *out)
 {
 	if (run == NULL || out == NULL)
 		return HW_ERR_INVAL;
 	struct jw w = {HW_OK};
-	json_t *root = run_json(&w, run);
-
-	if (root == NULL)
-		jw_fail(&w, HW_ERR_NOMEM);
-	if (w.status == HW_OK && (json_dumpf(root, out, DUMP_FLAGS) != 0 || fputc('\n', out) == EOF))
-		w.status = HW_ERR_IO;
-	json_decref(root);
-	if (w.status == HW_OK && (fflush(out) != 0 || ferror(out)))
-		w.status = HW_ERR_IO;
-	return w.status;
+	if (check_traces(&w, run) != HW_OK)
+		return w.status;
+	json_t *head = run_head_json(&w, run);
+	char *text = w.status == HW_OK ? json_dumps(head, DUMP_FLAGS) : NULL;
+	json_decref(head);
+	if (w.status != HW_OK)
+		return w.status;
+	/* The head ends in '"traces": []\n}': the traces go between the brackets. */
+	char *hole = text != NULL ? strstr(text, "\"traces\": []") : NULL;
+	if (hole == NULL) {
+		free(text);
+		return HW_ERR_NOMEM;
+	}
+	hole += strlen("\"traces\": [");
+	int rc = fwrite(text, 1, (size_t)(hole - text), out) == (size_t)(hole - text) ? HW_OK
+											: HW_ERR_IO;
+	for (size_t i = 0; i < run->n_traces && rc == HW_OK; i++)
+		rc = write_trace(&w, run->traces[i], i == 0, out);
+	if (rc == HW_OK && run->n_traces != 0 && fputs("\n  ", out) == EOF)
+		rc = HW_ERR_IO;
+	if (rc == HW_OK && (fputs(hole, out) == EOF || fputc('\n', out) == EOF))
+		rc = HW_ERR_IO;
+	free(text);
+	if (rc == HW_OK && (fflush(out) != 0 || ferror(out)))
+		rc = HW_ERR_IO;
+	return rc;
 }
 
 /* ---- reader ---- */

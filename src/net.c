@@ -27,10 +27,21 @@
 
 enum rx_kind { RX_ICMP4, RX_TCP4, RX_ICMP6, RX_TCP6, RX_MAX };
 
+/* Source choices already confirmed by libdnet, keyed by the kernel's choice. */
+#define SOURCE_CACHE 8
+
+struct source_choice {
+	struct hw_addr kernel, chosen;
+};
+
 struct hw_net {
 	ip_t *ip4;          /* IPv4 sends */
 	int raw6;           /* IPv6 sends */
 	int rx[RX_MAX];     /* receive sockets, -1 when not open */
+	int udp[2];         /* connected (never sending) UDP sockets that ask for routes */
+	intf_t *intf;
+	struct source_choice cache[SOURCE_CACHE];
+	unsigned n_cache;
 	uint8_t buf[65536];
 };
 
@@ -100,6 +111,7 @@ int net_open(unsigned what, hw_net_t **out)
 	if (net == NULL)
 		return HW_ERR_NOMEM;
 	net->raw6 = -1;
+	net->udp[0] = net->udp[1] = -1;
 	for (int i = 0; i < RX_MAX; i++)
 		net->rx[i] = -1;
 	int rc = HW_OK;
@@ -129,6 +141,11 @@ hw_net_t *net_close(hw_net_t *net)
 		ip_close(net->ip4);
 	if (net->raw6 >= 0)
 		close(net->raw6);
+	for (int i = 0; i < 2; i++)
+		if (net->udp[i] >= 0)
+			close(net->udp[i]);
+	if (net->intf != NULL)
+		intf_close(net->intf);
 	for (int i = 0; i < RX_MAX; i++)
 		if (net->rx[i] >= 0)
 			close(net->rx[i]);
@@ -256,52 +273,66 @@ static socklen_t to_sockaddr(const struct hw_addr *addr, uint16_t port,
 	return 0;
 }
 
-/* The kernel's choice of source: connect a UDP socket (sends nothing) and ask. */
-static int source_by_connect(const struct hw_addr *dst, struct hw_addr *src)
+/*
+ * The kernel's choice of source: connect a UDP socket (it sends nothing) and ask. One
+ * socket per family is kept: connecting again only moves its peer, which is cheap.
+ */
+static int source_by_connect(hw_net_t *net, const struct hw_addr *dst, struct hw_addr *src)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = to_sockaddr(dst, HW_UDP_DPORT, &ss);
 	if (len == 0)
 		return HW_ERR_INVAL;
-	int fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	int *fd = &net->udp[dst->family == AF_INET ? 0 : 1];
+	if (*fd < 0 && (*fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return HW_ERR_SYS;
-	int rc = HW_ERR_SYS;
-	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
-		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-			if (dst->family == AF_INET)
-				hw_addr_set(src, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr);
-			else
-				hw_addr_set(src, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr);
-			rc = HW_OK;
-		}
-	}
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
+	if (connect(*fd, (struct sockaddr *)&ss, len) != 0)
+		return HW_ERR_SYS;
+	len = sizeof(ss);
+	if (getsockname(*fd, (struct sockaddr *)&ss, &len) != 0)
+		return HW_ERR_SYS;
+	if (dst->family == AF_INET)
+		hw_addr_set(src, AF_INET, &((struct sockaddr_in *)&ss)->sin_addr);
+	else
+		hw_addr_set(src, AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return HW_OK;
 }
 
-int net_source_for(const struct hw_addr *dst, struct hw_addr *src)
+/* libdnet's view: the interface the route to dst leaves by, and its address. */
+static int source_by_dnet(hw_net_t *net, const struct hw_addr *dst, struct hw_addr *src)
 {
-	if (dst->family == AF_INET) {
-		/* libdnet names the interface the route leaves by, and its address. */
-		intf_t *intf = intf_open();
-		if (intf != NULL) {
-			struct intf_entry entry = {.intf_len = sizeof(entry)};
-			struct addr a;
-			addr_pack(&a, ADDR_TYPE_IP, IP_ADDR_BITS, dst->a, IP_ADDR_LEN);
-			int ok = intf_get_dst(intf, &entry, &a) == 0 &&
-				 entry.intf_addr.addr_type == ADDR_TYPE_IP;
-			intf_close(intf);
-			if (ok) {
-				hw_addr_set(src, AF_INET, &entry.intf_addr.addr_ip);
-				return HW_OK;
-			}
+	if (net->intf == NULL && (net->intf = intf_open()) == NULL)
+		return HW_ERR_SYS;
+	struct intf_entry entry = {.intf_len = sizeof(entry)};
+	struct addr a;
+	addr_pack(&a, ADDR_TYPE_IP, IP_ADDR_BITS, dst->a, IP_ADDR_LEN);
+	if (intf_get_dst(net->intf, &entry, &a) != 0 || entry.intf_addr.addr_type != ADDR_TYPE_IP)
+		return HW_ERR_SYS;
+	hw_addr_set(src, AF_INET, &entry.intf_addr.addr_ip);
+	return HW_OK;
+}
+
+int net_source_for(hw_net_t *net, const struct hw_addr *dst, struct hw_addr *src)
+{
+	struct hw_addr kernel;
+	int rc = source_by_connect(net, dst, &kernel);
+	if (rc != HW_OK || dst->family != AF_INET) {
+		*src = kernel;
+		return rc;
+	}
+	/* Asking libdnet walks every interface: do it once per source the kernel picks. */
+	for (unsigned i = 0; i < net->n_cache; i++) {
+		if (hw_addr_eq(&net->cache[i].kernel, &kernel)) {
+			*src = net->cache[i].chosen;
+			return HW_OK;
 		}
 	}
-	return source_by_connect(dst, src);
+	if (source_by_dnet(net, dst, src) != HW_OK)
+		*src = kernel;
+	net->cache[net->n_cache++ % SOURCE_CACHE] = (struct source_choice){kernel, *src};
+	if (net->n_cache > SOURCE_CACHE)
+		net->n_cache = SOURCE_CACHE;
+	return HW_OK;
 }
 
 int net_source_is_local(const struct hw_addr *src)

@@ -40,8 +40,12 @@ int net_fds(const hw_net_t *net, int *fds, int max);
  */
 int net_recv(hw_net_t *net, int fd, struct hw_reply_pkt *reply, uint64_t *rx_mono_us);
 
-/* The source address the kernel would use toward dst (libdnet intf_get_dst for IPv4). */
-int net_source_for(const struct hw_addr *dst, struct hw_addr *src);
+/*
+ * The source address toward dst: the address of the interface the route leaves by
+ * (libdnet intf_get_dst for IPv4; the kernel's choice for IPv6). Cached per source, so
+ * thousands of targets cost one interface walk.
+ */
+int net_source_for(hw_net_t *net, const struct hw_addr *dst, struct hw_addr *src);
 
 /* HW_OK when src is an address of this host (a socket can bind to it), else HW_ERR_INVAL. */
 int net_source_is_local(const struct hw_addr *src);
