@@ -302,6 +302,9 @@ static void finish_if_done(struct etrace *t)
 	if (t->done || !t->ops->done(t->prober))
 		return;
 	t->done = true;
+	/* The result lives on in the trace; the probing state is not needed any more. */
+	t->ops->free(t->prober);
+	t->prober = NULL;
 	t->engine->active--;
 	if (t->engine->active == 0)
 		loop_stop(t->engine->loop);
@@ -413,6 +416,8 @@ static void on_trace_timer(void *arg)
 	struct etrace *t = arg;
 	t->timer = 0;
 	t->timer_at = UINT64_MAX;
+	if (t->done)
+		return;
 	t->ops->expire(t->prober, hw_now_us());
 	finish_if_done(t);
 	arm(t);

@@ -740,9 +740,11 @@ static int read_reply(struct jr *r, const json_t *obj, const char *path,
 		      const struct hw_trace *t, struct hw_hop *hop)
 {
 	struct hw_reply rep;
+	struct hw_mpls_label labels[HW_MPLS_MAX];
 	int rc;
 
 	memset(&rep, 0, sizeof(rep));
+	rep.mpls = labels; /* read into; hop_add_reply keeps its own copy */
 	if (!json_is_object(obj))
 		return bad(r, path, "expected an object");
 	if ((rc = get_addr(r, obj, path, "addr", false, t->dst.family, &rep.addr)) < 0 ||

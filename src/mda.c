@@ -1275,24 +1275,6 @@ static enum hw_stop_reason final_reason(const hw_mda_t *m, const struct hw_reply
 	}
 }
 
-static void fill_reply(hw_mda_t *m, struct hw_reply *out, const struct hw_reply_pkt *r,
-		       const struct slot *s, uint32_t rtt_us)
-{
-	memset(out, 0, sizeof(*out));
-	out->addr = r->from;
-	out->attempt = s->attempt;
-	out->flow_id = (uint16_t)(m->base.flow_id + s->flow);
-	out->kind = r->kind;
-	out->icmp_type = r->icmp_type;
-	out->icmp_code = r->icmp_code;
-	out->rtt_ms = rtt_us / 1000.0;
-	out->reply_ttl = r->reply_ttl;
-	out->quoted_ttl = r->has_quoted_ttl ? r->quoted_ttl : 0;
-	out->ipid = r->reply_ipid;
-	out->mtu = r->mtu;
-	out->n_mpls = r->n_mpls;
-	memcpy(out->mpls, r->mpls, sizeof(out->mpls));
-}
 
 /*
  * A repeat leaves the flow's first answer standing, but when the flow's path up to the
@@ -1353,7 +1335,11 @@ bool mda_reply(hw_mda_t *m, uint16_t flow_id, uint8_t ttl, uint8_t attempt,
 	uint64_t rtt = rx_us > s->tx_us ? rx_us - s->tx_us : 0;
 	uint32_t rtt_us = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
 	struct hw_reply rep;
-	fill_reply(m, &rep, r, s, rtt_us);
+	struct hw_mpls_label labels[HW_MPLS_MAX];
+	hw_reply_from_packet(&rep, r, labels);
+	rep.attempt = s->attempt;
+	rep.flow_id = (uint16_t)(m->base.flow_id + s->flow);
+	rep.rtt_ms = rtt_us / 1000.0;
 	uint16_t before = h->n_v;
 	long v = vtx_find_add(h, &r->from, (uint8_t)final_reason(m, r));
 	if (v >= 0 && h->n_v > before)

@@ -97,12 +97,22 @@ struct hw_trace *trace_new(const struct hw_flow *flow, uint8_t first_ttl, uint8_
 	return t;
 }
 
+/* Frees a hop's replies and their labels; the hop stays, empty. */
+static void hop_release(struct hw_hop *hop)
+{
+	for (size_t i = 0; i < hop->n_replies; i++)
+		free(hop->replies[i].mpls);
+	free(hop->replies);
+	hop->replies = NULL;
+	hop->n_replies = 0;
+}
+
 struct hw_trace *trace_free(struct hw_trace *trace)
 {
 	if (trace == NULL)
 		return NULL;
 	for (size_t i = 0; i < trace->n_hops; i++)
-		free(trace->hops[i].replies);
+		hop_release(&trace->hops[i]);
 	free(trace->hops);
 	free(trace->links);
 	free(trace->diamonds);
@@ -130,8 +140,50 @@ int hop_add_reply(struct hw_hop *hop, const struct hw_reply *reply)
 			return HW_ERR_NOMEM;
 		hop->replies = r;
 	}
-	hop->replies[hop->n_replies++] = *reply;
+	struct hw_reply *stored = &hop->replies[hop->n_replies];
+	*stored = *reply;
+	stored->mpls = NULL;
+	stored->n_mpls = 0;
+	if (reply->mpls != NULL && hw_reply_set_mpls(stored, reply->mpls, reply->n_mpls) != HW_OK)
+		return HW_ERR_NOMEM;
+	hop->n_replies++;
 	return HW_OK;
+}
+
+int hw_reply_set_mpls(struct hw_reply *reply, const struct hw_mpls_label *labels, unsigned n)
+{
+	struct hw_mpls_label *copy = NULL;
+	if (n > HW_MPLS_MAX)
+		n = HW_MPLS_MAX;
+	if (n != 0) {
+		copy = malloc(n * sizeof(*copy));
+		if (copy == NULL)
+			return HW_ERR_NOMEM;
+		memcpy(copy, labels, n * sizeof(*copy));
+	}
+	free(reply->mpls);
+	reply->mpls = copy;
+	reply->n_mpls = (uint8_t)n;
+	return HW_OK;
+}
+
+void hw_reply_from_packet(struct hw_reply *out, const struct hw_reply_pkt *pkt,
+			  struct hw_mpls_label *labels)
+{
+	memset(out, 0, sizeof(*out));
+	out->addr = pkt->from;
+	out->kind = pkt->kind;
+	out->icmp_type = pkt->icmp_type;
+	out->icmp_code = pkt->icmp_code;
+	out->reply_ttl = pkt->reply_ttl;
+	out->quoted_ttl = pkt->has_quoted_ttl ? pkt->quoted_ttl : 0;
+	out->ipid = pkt->reply_ipid;
+	out->mtu = pkt->mtu;
+	out->n_mpls = pkt->n_mpls < HW_MPLS_MAX ? pkt->n_mpls : HW_MPLS_MAX;
+	if (out->n_mpls != 0) {
+		memcpy(labels, pkt->mpls, out->n_mpls * sizeof(*labels));
+		out->mpls = labels;
+	}
 }
 
 /* Links that reach past last_ttl go with their hops. */
@@ -171,11 +223,8 @@ void trace_truncate(struct hw_trace *trace, uint8_t last_ttl)
 		return;
 	size_t keep = last_ttl < trace->first_ttl ? 0 : (size_t)(last_ttl - trace->first_ttl) + 1;
 
-	for (size_t i = keep; i < trace->n_hops; i++) {
-		free(trace->hops[i].replies);
-		trace->hops[i].replies = NULL;
-		trace->hops[i].n_replies = 0;
-	}
+	for (size_t i = keep; i < trace->n_hops; i++)
+		hop_release(&trace->hops[i]);
 	/* The hop array keeps its allocation: trace_free releases it all the same. */
 	if (keep < trace->n_hops)
 		trace->n_hops = keep;

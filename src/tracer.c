@@ -17,9 +17,10 @@ enum slot_state {
 	SLOT_CANCELLED, /* no longer needed: the trace stopped below its TTL */
 };
 
+/* 8 bytes: a trace keeps one per probe it may send, and thousands of traces run at once. */
 struct slot {
 	uint8_t state;
-	uint64_t tx_us;
+	uint32_t tx_off_us; /* send time, from the trace's first probe (71 minutes of range) */
 };
 
 struct hw_tracer {
@@ -145,7 +146,7 @@ bool tracer_next(hw_tracer_t *t, uint64_t now_us, uint8_t *ttl, uint8_t *attempt
 	if (t->trace->probes_sent == 0)
 		t->t0_us = now_us;
 	s->state = SLOT_IN_FLIGHT;
-	s->tx_us = now_us;
+	s->tx_off_us = (uint32_t)(now_us - t->t0_us);
 	t->in_flight++;
 	t->trace->probes_sent++;
 	trace_hop(t->trace, t->cur_ttl)->probes_sent++;
@@ -204,23 +205,6 @@ static void record_rtt(hw_tracer_t *t, uint8_t ttl, uint32_t rtt_us)
 			t->rtt_near_us[j] = rtt_us;
 }
 
-static void fill_reply(struct hw_reply *out, const struct hw_reply_pkt *r, uint8_t attempt,
-		       uint32_t rtt_us)
-{
-	memset(out, 0, sizeof(*out));
-	out->addr = r->from;
-	out->attempt = attempt;
-	out->kind = r->kind;
-	out->icmp_type = r->icmp_type;
-	out->icmp_code = r->icmp_code;
-	out->rtt_ms = rtt_us / 1000.0;
-	out->reply_ttl = r->reply_ttl;
-	out->quoted_ttl = r->has_quoted_ttl ? r->quoted_ttl : 0;
-	out->ipid = r->reply_ipid;
-	out->mtu = r->mtu;
-	out->n_mpls = r->n_mpls;
-	memcpy(out->mpls, r->mpls, sizeof(out->mpls));
-}
 
 static bool ttl_resolved(hw_tracer_t *t, uint8_t ttl)
 {
@@ -286,9 +270,13 @@ bool tracer_reply(hw_tracer_t *t, uint8_t ttl, uint8_t attempt, const struct hw_
 	if (t->stopped || s == NULL || s->state != SLOT_IN_FLIGHT)
 		return false;
 	struct hw_reply rep;
-	uint64_t rtt = rx_us > s->tx_us ? rx_us - s->tx_us : 0;
+	uint64_t tx_us = t->t0_us + s->tx_off_us;
+	uint64_t rtt = rx_us > tx_us ? rx_us - tx_us : 0;
 	uint32_t rtt_us = rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt;
-	fill_reply(&rep, r, attempt, rtt_us);
+	struct hw_mpls_label labels[HW_MPLS_MAX];
+	hw_reply_from_packet(&rep, r, labels);
+	rep.attempt = attempt;
+	rep.rtt_ms = rtt_us / 1000.0;
 	if (hop_add_reply(trace_hop(t->trace, ttl), &rep) != HW_OK)
 		return false;
 	s->state = SLOT_ANSWERED;
@@ -319,7 +307,7 @@ static uint64_t slot_deadline(const hw_tracer_t *t, uint8_t ttl, const struct sl
 		wait = t->opts.wait_near * t->rtt_near_us[i] / 1e6;
 	if (wait < t->opts.wait_min)
 		wait = t->opts.wait_min;
-	return s->tx_us + (uint64_t)(wait * 1e6);
+	return t->t0_us + s->tx_off_us + (uint64_t)(wait * 1e6);
 }
 
 void tracer_expire(hw_tracer_t *t, uint64_t now_us)

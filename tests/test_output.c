@@ -80,13 +80,14 @@ static void sent(struct hw_trace *t, uint8_t ttl, uint8_t n)
 
 static void set_mpls(struct hw_reply *r, unsigned n, const uint32_t *labels)
 {
-	r->n_mpls = (uint8_t)n;
-	for (unsigned i = 0; i < n; i++) {
-		r->mpls[i].label = labels[i];
-		r->mpls[i].tc = (uint8_t)(i % 8);
-		r->mpls[i].s = i + 1 == n;
-		r->mpls[i].ttl = (uint8_t)(1 + i);
+	struct hw_mpls_label stack[HW_MPLS_MAX];
+	for (unsigned i = 0; i < n && i < HW_MPLS_MAX; i++) {
+		stack[i].label = labels[i];
+		stack[i].tc = (uint8_t)(i % 8);
+		stack[i].s = i + 1 == n;
+		stack[i].ttl = (uint8_t)(1 + i);
 	}
+	assert_int_equal(hw_reply_set_mpls(r, stack, n), HW_OK);
 }
 
 /*

@@ -46,7 +46,9 @@ struct hw_reply {
 	uint16_t ipid;            /* IPv4 ID of the reply */
 	uint32_t mtu;             /* from frag-needed / packet-too-big */
 	uint8_t n_mpls;
-	struct hw_mpls_label mpls[HW_MPLS_MAX];
+	/* n_mpls labels. A reply stored in a hop owns them; most replies have none, so they
+	 * live apart (a reply is 56 bytes rather than 120: thousands of traces add up). */
+	struct hw_mpls_label *mpls;
 };
 
 /* Every probe sent with one TTL, and what came back. */
@@ -147,8 +149,19 @@ struct hw_trace *trace_free(struct hw_trace *trace);
 /* The hop for a TTL, or NULL when the TTL lies outside the trace. */
 struct hw_hop *trace_hop(struct hw_trace *trace, uint8_t ttl);
 
-/* Appends a reply to a hop (copied). */
+/* Appends a reply to a hop (copied, MPLS labels too: the caller keeps its own). */
 int hop_add_reply(struct hw_hop *hop, const struct hw_reply *reply);
+
+/* Replaces the MPLS labels of a reply stored in a hop (n = 0 removes them). */
+int hw_reply_set_mpls(struct hw_reply *reply, const struct hw_mpls_label *labels, unsigned n);
+
+/*
+ * Fills a reply from a parsed packet: everything but attempt, flow_id and rtt_ms. Its
+ * MPLS labels point into `labels` (HW_MPLS_MAX entries, the caller's) until hop_add_reply
+ * copies them.
+ */
+void hw_reply_from_packet(struct hw_reply *out, const struct hw_reply_pkt *pkt,
+			  struct hw_mpls_label *labels);
 
 /* Drops the hops above ttl (after a stop decision), and the links that reach them. */
 void trace_truncate(struct hw_trace *trace, uint8_t last_ttl);
