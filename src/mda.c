@@ -1256,24 +1256,6 @@ void mda_unsend(hw_mda_t *m, uint16_t flow_id, uint8_t ttl, uint8_t attempt)
 }
 
 /* Whether an answer ends the trace, and how (as the tracer judges it). */
-static enum hw_stop_reason final_reason(const hw_mda_t *m, const struct hw_reply_pkt *r)
-{
-	switch (r->kind) {
-	case HW_REPLY_ECHO_REPLY:
-	case HW_REPLY_TCP_RST:
-	case HW_REPLY_TCP_SYNACK:
-		return HW_STOP_COMPLETED;
-	case HW_REPLY_UNREACH: {
-		/* The destination's own "port unreachable" is how a UDP trace arrives. */
-		uint8_t port_code = r->from.family == AF_INET ? 3 : 4;
-		if (reply_from_destination(&m->base, r) && r->icmp_code == port_code)
-			return HW_STOP_COMPLETED;
-		return HW_STOP_UNREACH;
-	}
-	default:
-		return HW_STOP_NONE;
-	}
-}
 
 
 /*
@@ -1341,7 +1323,7 @@ bool mda_reply(hw_mda_t *m, uint16_t flow_id, uint8_t ttl, uint8_t attempt,
 	rep.flow_id = (uint16_t)(m->base.flow_id + s->flow);
 	rep.rtt_ms = rtt_us / 1000.0;
 	uint16_t before = h->n_v;
-	long v = vtx_find_add(h, &r->from, (uint8_t)final_reason(m, r));
+	long v = vtx_find_add(h, &r->from, (uint8_t)tracer_answer_stop(&m->base, r));
 	if (v >= 0 && h->n_v > before)
 		h->v[v].late = ttl < m->cur;
 	if (v < 0 || hop_add_reply(trace_hop(m->trace, ttl), &rep) != HW_OK ||
@@ -1360,19 +1342,10 @@ static uint64_t slot_deadline(const hw_mda_t *m, const struct slot *s)
 {
 	const struct hw_trace_opts *o = &m->o.trace;
 	size_t i = (size_t)(s->ttl - o->first_ttl);
-	uint32_t here = m->hops[i].rtt_us, near = 0;
-	double wait = o->wait_max;
-
+	uint32_t near = 0;
 	for (size_t j = i + 1; j < m->n_hops; j++)
 		near = m->hops[j].rtt_us > near ? m->hops[j].rtt_us : near;
-	/* Adaptive wait: once the path has shown its speed, a silent probe is lost sooner. */
-	if (o->wait_here > 0 && here != 0 && o->wait_here * here / 1e6 < wait)
-		wait = o->wait_here * here / 1e6;
-	if (o->wait_near > 0 && near != 0 && o->wait_near * near / 1e6 < wait)
-		wait = o->wait_near * near / 1e6;
-	if (wait < o->wait_min)
-		wait = o->wait_min;
-	return s->tx_us + (uint64_t)(wait * 1e6);
+	return s->tx_us + tracer_wait_us(o, m->hops[i].rtt_us, near);
 }
 
 void mda_expire(hw_mda_t *m, uint64_t now_us)

@@ -174,10 +174,8 @@ void tracer_unsend(hw_tracer_t *t, uint8_t ttl, uint8_t attempt)
 	t->cur_attempt = attempt;
 }
 
-/* Whether an answer ends the trace, and how. */
-static enum hw_stop_reason final_reason(const hw_tracer_t *t, const struct hw_reply_pkt *r)
+enum hw_stop_reason tracer_answer_stop(const struct hw_flow *flow, const struct hw_reply_pkt *r)
 {
-	bool at_dst = reply_from_destination(&t->flow, r);
 	switch (r->kind) {
 	case HW_REPLY_ECHO_REPLY:
 	case HW_REPLY_TCP_RST:
@@ -186,7 +184,7 @@ static enum hw_stop_reason final_reason(const hw_tracer_t *t, const struct hw_re
 	case HW_REPLY_UNREACH: {
 		/* The destination's own "port unreachable" is how a UDP trace arrives. */
 		uint8_t port_code = r->from.family == AF_INET ? 3 : 4;
-		if (at_dst && r->icmp_code == port_code)
+		if (reply_from_destination(flow, r) && r->icmp_code == port_code)
 			return HW_STOP_COMPLETED;
 		return HW_STOP_UNREACH;
 	}
@@ -285,7 +283,7 @@ bool tracer_reply(hw_tracer_t *t, uint8_t ttl, uint8_t attempt, const struct hw_
 	record_rtt(t, ttl, rtt_us);
 	if (ttl > t->highest_answer)
 		t->highest_answer = ttl;
-	enum hw_stop_reason reason = final_reason(t, r);
+	enum hw_stop_reason reason = tracer_answer_stop(&t->flow, r);
 	if (reason != HW_STOP_NONE && (t->final_ttl == 0 || ttl < t->final_ttl)) {
 		t->final_ttl = ttl;
 		t->final_reason = reason;
@@ -294,20 +292,25 @@ bool tracer_reply(hw_tracer_t *t, uint8_t ttl, uint8_t attempt, const struct hw_
 	return true;
 }
 
+uint64_t tracer_wait_us(const struct hw_trace_opts *o, uint32_t rtt_here_us,
+			uint32_t rtt_near_us)
+{
+	double wait = o->wait_max;
+	/* Adaptive wait: once this path has shown its speed, a silent probe is lost sooner. */
+	if (o->wait_here > 0 && rtt_here_us != 0 && o->wait_here * rtt_here_us / 1e6 < wait)
+		wait = o->wait_here * rtt_here_us / 1e6;
+	if (o->wait_near > 0 && rtt_near_us != 0 && o->wait_near * rtt_near_us / 1e6 < wait)
+		wait = o->wait_near * rtt_near_us / 1e6;
+	if (wait < o->wait_min)
+		wait = o->wait_min;
+	return (uint64_t)(wait * 1e6);
+}
+
 static uint64_t slot_deadline(const hw_tracer_t *t, uint8_t ttl, const struct slot *s)
 {
 	size_t i = (size_t)(ttl - t->opts.first_ttl);
-	double wait = t->opts.wait_max;
-	/* Adaptive wait: once this path has shown its speed, a silent probe is lost sooner. */
-	if (t->opts.wait_here > 0 && t->rtt_here_us[i] != 0 &&
-	    t->opts.wait_here * t->rtt_here_us[i] / 1e6 < wait)
-		wait = t->opts.wait_here * t->rtt_here_us[i] / 1e6;
-	if (t->opts.wait_near > 0 && t->rtt_near_us[i] != 0 &&
-	    t->opts.wait_near * t->rtt_near_us[i] / 1e6 < wait)
-		wait = t->opts.wait_near * t->rtt_near_us[i] / 1e6;
-	if (wait < t->opts.wait_min)
-		wait = t->opts.wait_min;
-	return t->t0_us + s->tx_off_us + (uint64_t)(wait * 1e6);
+	return t->t0_us + s->tx_off_us +
+	       tracer_wait_us(&t->opts, t->rtt_here_us[i], t->rtt_near_us[i]);
 }
 
 void tracer_expire(hw_tracer_t *t, uint64_t now_us)

@@ -74,6 +74,20 @@ unsigned tracer_in_flight(const hw_tracer_t *tracer);
 /* True once the trace has a stop reason and nothing is left in flight. */
 bool tracer_done(const hw_tracer_t *tracer);
 
+/*
+ * How long a probe is waited for (µs), given the slowest answer seen from its own hop and
+ * from any farther hop (0 = none yet): the adaptive wait described above.
+ */
+uint64_t tracer_wait_us(const struct hw_trace_opts *opts, uint32_t rtt_here_us,
+			uint32_t rtt_near_us);
+
+/*
+ * Whether an answer ends a trace toward flow's destination, and how: HW_STOP_COMPLETED
+ * (echo reply, TCP answer, the destination's own port unreachable), HW_STOP_UNREACH (any
+ * other unreachable), HW_STOP_NONE (time exceeded and the rest). Multipath traces share it.
+ */
+enum hw_stop_reason tracer_answer_stop(const struct hw_flow *flow, const struct hw_reply_pkt *r);
+
 /* Ends the trace now with HW_STOP_ERROR (e.g. sends keep failing). */
 void tracer_abort(hw_tracer_t *tracer);
 
