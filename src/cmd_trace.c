@@ -440,16 +440,47 @@ static int add_traces(const struct trace_cli *c, const struct hw_target_list *li
 	return 0;
 }
 
-static int write_output(const struct trace_cli *c, const struct hw_run *run, FILE *out)
+/* Writes each trace the moment it is complete: no tail of output after the last probe. */
+struct writer {
+	const struct trace_cli *c;
+	FILE *out;
+	hw_json_stream_t *json;
+	int status;
+	bool *progress_shown; /* a progress line to clear before writing on a terminal */
+};
+
+static void write_trace_now(void *arg, struct hw_trace *trace)
 {
-	int rc = HW_OK;
-	if (c->format == FORMAT_JSON)
-		rc = json_write_run(run, out);
-	else
-		for (size_t i = 0; i < run->n_traces && rc == HW_OK; i++)
-			rc = text_write_trace(run->traces[i], out);
-	if (rc != HW_OK || fflush(out) != 0 || ferror(out)) {
-		cli_error("writing %s: %s", c->outfile ? c->outfile : "output", strerror(errno));
+	struct writer *w = arg;
+	if (w->status != HW_OK)
+		return;
+	if (w->progress_shown != NULL && *w->progress_shown)
+		fputs("\r\033[K", stderr);
+	if (w->json != NULL)
+		w->status = json_stream_trace(w->json, trace);
+	else if ((w->status = text_write_trace(trace, w->out)) == HW_OK && fflush(w->out) != 0)
+		w->status = HW_ERR_IO;
+}
+
+static int writer_open(struct writer *w, const struct trace_cli *c, const struct hw_run *run,
+		       FILE *out)
+{
+	*w = (struct writer){c, out, NULL, HW_OK, NULL};
+	if (c->format == FORMAT_JSON && (w->json = json_stream_open(run, out, &w->status)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int writer_close(struct writer *w)
+{
+	int rc = w->json != NULL ? json_stream_close(w->json) : HW_OK;
+	if (w->status == HW_OK)
+		w->status = rc;
+	if (w->status == HW_OK && (fflush(w->out) != 0 || ferror(w->out)))
+		w->status = HW_ERR_IO;
+	if (w->status != HW_OK) {
+		cli_error("writing %s: %s", w->c->outfile ? w->c->outfile : "output",
+			  w->status == HW_ERR_IO ? strerror(errno) : hw_strerror(w->status));
 		return -1;
 	}
 	return 0;
@@ -506,7 +537,11 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	struct hw_target_list targets = {0};
 	struct hw_run *run = run_new();
 	hw_loop_t *loop = loop_open();
-	hw_engine_t *engine = loop ? engine_new(loop, net, &c->engine) : NULL;
+	struct writer writer;
+	struct hw_engine_opts eopts = c->engine;
+	eopts.on_done = write_trace_now;
+	eopts.on_done_arg = &writer;
+	hw_engine_t *engine = loop ? engine_new(loop, net, &eopts) : NULL;
 	if (run == NULL || engine == NULL) {
 		cli_error("cannot start: %s", strerror(errno));
 		goto done;
@@ -519,19 +554,25 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	if (expand_targets(c, &targets) != 0 || resolve_names(c, loop, &targets) != 0 ||
 	    prepare_traces(c, &targets, net, engine, run) != 0)
 		goto done;
+	if (writer_open(&writer, c, run, out) != 0) {
+		cli_error("writing output: %s", hw_strerror(writer.status));
+		goto done;
+	}
 	struct progress progress = {loop, engine, hw_now_us(), false};
 	if (!c->quiet && isatty(STDERR_FILENO))
 		loop_timer(loop, progress.start_us + PROGRESS_EVERY_US, show_progress, &progress);
+	writer.progress_shown = &progress.shown;
 	int run_rc = engine_run(engine);
 	if (progress.shown)
 		fputs("\r\033[K", stderr);
+	int write_rc = writer_close(&writer);
 	if (run_rc != HW_OK) {
 		cli_error("event loop failed: %s", strerror(errno));
 		goto done;
 	}
 	if (c->stats)
 		print_stats(engine);
-	if (write_output(c, run, out) == 0)
+	if (write_rc == 0)
 		status = exit_status(run);
 done:
 	engine_free(engine);

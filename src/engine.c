@@ -113,8 +113,7 @@ struct hw_engine {
 
 void engine_opts_default(struct hw_engine_opts *opts)
 {
-	opts->rate_pps = 100;
-	opts->burst = 16;
+	*opts = (struct hw_engine_opts){.rate_pps = 100, .burst = 16};
 }
 
 hw_engine_t *engine_new(hw_loop_t *loop, hw_net_t *net, const struct hw_engine_opts *opts)
@@ -305,6 +304,8 @@ static void finish_if_done(struct etrace *t)
 	/* The result lives on in the trace; the probing state is not needed any more. */
 	t->ops->free(t->prober);
 	t->prober = NULL;
+	if (t->engine->opts.on_done != NULL)
+		t->engine->opts.on_done(t->engine->opts.on_done_arg, t->trace);
 	t->engine->active--;
 	if (t->engine->active == 0)
 		loop_stop(t->engine->loop);

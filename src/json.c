@@ -353,10 +353,67 @@ static int check_traces(struct jw *w, const struct hw_run *run)
 	return w->status;
 }
 
-/*
- * Streams the document: the head, then one trace tree at a time, so memory holds one
- * trace's tree rather than the whole run's (4096 traces made a 100 MB tree).
- */
+struct hw_json_stream {
+	FILE *out;
+	char *head;       /* the head document; tail points at what follows the traces */
+	const char *tail;
+	size_t n;         /* traces written */
+	int status;
+};
+
+hw_json_stream_t *json_stream_open(const struct hw_run *run, FILE *out, int *status)
+{
+	struct jw w = {HW_OK};
+	hw_json_stream_t *s = calloc(1, sizeof(*s));
+	json_t *head = s != NULL ? run_head_json(&w, run) : NULL;
+	char *text = head != NULL && w.status == HW_OK ? json_dumps(head, DUMP_FLAGS) : NULL;
+	json_decref(head);
+	/* The head ends in '"traces": []\n}': the traces go between the brackets. */
+	char *hole = text != NULL ? strstr(text, "\"traces\": []") : NULL;
+	*status = w.status != HW_OK ? w.status : hole == NULL ? HW_ERR_NOMEM : HW_OK;
+	if (*status != HW_OK) {
+		free(text);
+		free(s);
+		return NULL;
+	}
+	hole += strlen("\"traces\": [");
+	s->out = out;
+	s->head = text;
+	s->tail = hole;
+	if (fwrite(text, 1, (size_t)(hole - text), out) != (size_t)(hole - text))
+		s->status = HW_ERR_IO;
+	return s;
+}
+
+int json_stream_trace(hw_json_stream_t *s, const struct hw_trace *trace)
+{
+	if (s->status != HW_OK)
+		return s->status;
+	struct jw w = {HW_OK};
+	s->status = write_trace(&w, trace, s->n == 0, s->out);
+	s->n++;
+	if (s->status == HW_OK && fflush(s->out) != 0)
+		s->status = HW_ERR_IO;
+	return s->status;
+}
+
+int json_stream_close(hw_json_stream_t *s)
+{
+	if (s == NULL)
+		return HW_ERR_INVAL;
+	int rc = s->status;
+	if (rc == HW_OK && s->n != 0 && fputs("\n  ", s->out) == EOF)
+		rc = HW_ERR_IO;
+	if (rc == HW_OK && (fputs(s->tail, s->out) == EOF || fputc('\n', s->out) == EOF))
+		rc = HW_ERR_IO;
+	if (rc == HW_OK && (fflush(s->out) != 0 || ferror(s->out)))
+		rc = HW_ERR_IO;
+	free(s->head);
+	free(s);
+	return rc;
+}
+
+/* The whole run at once: checked first, so a refusal writes nothing. */
 int json_write_run(const struct hw_run *run, FILE *out)
 {
 	if (run == NULL || out == NULL)
@@ -364,30 +421,13 @@ int json_write_run(const struct hw_run *run, FILE *out)
 	struct jw w = {HW_OK};
 	if (check_traces(&w, run) != HW_OK)
 		return w.status;
-	json_t *head = run_head_json(&w, run);
-	char *text = w.status == HW_OK ? json_dumps(head, DUMP_FLAGS) : NULL;
-	json_decref(head);
-	if (w.status != HW_OK)
-		return w.status;
-	/* The head ends in '"traces": []\n}': the traces go between the brackets. */
-	char *hole = text != NULL ? strstr(text, "\"traces\": []") : NULL;
-	if (hole == NULL) {
-		free(text);
-		return HW_ERR_NOMEM;
-	}
-	hole += strlen("\"traces\": [");
-	int rc = fwrite(text, 1, (size_t)(hole - text), out) == (size_t)(hole - text) ? HW_OK
-											: HW_ERR_IO;
-	for (size_t i = 0; i < run->n_traces && rc == HW_OK; i++)
-		rc = write_trace(&w, run->traces[i], i == 0, out);
-	if (rc == HW_OK && run->n_traces != 0 && fputs("\n  ", out) == EOF)
-		rc = HW_ERR_IO;
-	if (rc == HW_OK && (fputs(hole, out) == EOF || fputc('\n', out) == EOF))
-		rc = HW_ERR_IO;
-	free(text);
-	if (rc == HW_OK && (fflush(out) != 0 || ferror(out)))
-		rc = HW_ERR_IO;
-	return rc;
+	int rc;
+	hw_json_stream_t *s = json_stream_open(run, out, &rc);
+	if (s == NULL)
+		return rc;
+	for (size_t i = 0; i < run->n_traces; i++)
+		json_stream_trace(s, run->traces[i]);
+	return json_stream_close(s);
 }
 
 /* ---- reader ---- */

@@ -20,6 +20,10 @@ typedef struct hw_engine hw_engine_t;
 struct hw_engine_opts {
 	double rate_pps;  /* global probes per second (0 = unlimited) */
 	unsigned burst;   /* token bucket depth */
+	/* Called once per trace as soon as it is complete (NULL: not called), so results can
+	 * be written while other traces still run. */
+	void (*on_done)(void *arg, struct hw_trace *trace);
+	void *on_done_arg;
 };
 
 /* Counters for the whole engine. */

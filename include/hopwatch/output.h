@@ -16,6 +16,22 @@ int text_write_trace(const struct hw_trace *trace, FILE *out);
 /* Writes a run as one JSON document (docs/json.md); HW_ERR_IO on a write error. */
 int json_write_run(const struct hw_run *run, FILE *out);
 
+typedef struct hw_json_stream hw_json_stream_t;
+
+/*
+ * Starts a run document whose traces follow one by one as they finish (the run's own
+ * traces are not written). NULL with *status set on failure. Memory holds one trace's
+ * tree at a time; unlike json_write_run, a trace refused midway leaves the document
+ * unfinished, and json_stream_close reports it.
+ */
+hw_json_stream_t *json_stream_open(const struct hw_run *run, FILE *out, int *status);
+
+/* Appends one trace to the document. */
+int json_stream_trace(hw_json_stream_t *stream, const struct hw_trace *trace);
+
+/* Ends the document and frees the stream; the first error of the stream, or HW_OK. */
+int json_stream_close(hw_json_stream_t *stream);
+
 /*
  * Reads a run from a JSON document written by json_write_run. On failure returns < 0
  * and puts a one-line reason (with the JSON path or line) in err.
