@@ -124,6 +124,10 @@ hw_engine_t *engine_new(hw_loop_t *loop, hw_net_t *net, const struct hw_engine_o
 	e->loop = loop;
 	e->net = net;
 	e->opts = *opts;
+	/* The bucket holds 5 ms of probes at least, so the rate survives a callback that
+	 * writes a finished trace while probes are due. */
+	if (e->opts.burst < e->opts.rate_pps / 200)
+		e->opts.burst = (unsigned)(e->opts.rate_pps / 200);
 	if (e->opts.burst == 0)
 		e->opts.burst = 1;
 	e->tokens = e->opts.burst;
@@ -374,6 +378,8 @@ static struct etrace *pop_ready(hw_engine_t *e)
 
 /* Sends between reads: answers must be read before the socket buffer overflows. */
 #define PUMP_BATCH 256
+/* Shortest pause of the pacer (a 20000 pps rate sends 5 probes per wake). */
+#define PACE_MIN_US 250
 
 static void pace_at(hw_engine_t *e, uint64_t when)
 {
@@ -387,8 +393,11 @@ static void pump(hw_engine_t *e)
 	refill(e, hw_now_us());
 	for (unsigned sent = 0; e->ready_len != 0; sent++) {
 		if (e->tokens < 1) {
-			pace_at(e, hw_now_us() +
-				       (uint64_t)((1 - e->tokens) * 1e6 / e->opts.rate_pps) + 1);
+			/* Waking for every token costs more than the probes at high rates (and
+			 * timer slack makes each wake late): wake at most every PACE_MIN_US and
+			 * send what has accrued. */
+			uint64_t wait = (uint64_t)((1 - e->tokens) * 1e6 / e->opts.rate_pps) + 1;
+			pace_at(e, hw_now_us() + (wait < PACE_MIN_US ? PACE_MIN_US : wait));
 			return;
 		}
 		if (sent == PUMP_BATCH) {
