@@ -68,6 +68,7 @@ struct hop {
 	uint32_t rtt_us;         /* the slowest answer, for adaptive waits */
 	bool pp;                 /* one flow's answers vary per packet here */
 	bool pp_checked;         /* the per-packet test has spoken for this TTL */
+	uint8_t rt_attempt;      /* the last attempt number repeats used here */
 };
 
 struct mlink {
@@ -93,6 +94,7 @@ struct retest {
 	uint32_t flow;
 	uint8_t ttl;
 	bool varied;
+	bool pre;                /* MDA-Lite's check of a branching TTL before its links */
 	uint32_t first;          /* FV_VTX + interface of the first answer, 0 = none yet */
 };
 
@@ -119,6 +121,8 @@ struct hw_mda {
 	unsigned rounds;
 	uint32_t nodectl_new;    /* new flows sent for node control at this TTL */
 	bool meshed;             /* the current TTL pair looked meshed */
+	bool completing;         /* node control is done: only link completion is left */
+	uint16_t pre_next;       /* MDA-Lite's per-packet check: the next interface to test */
 	struct retest rt;
 	uint8_t gap;
 	bool stopped;
@@ -534,6 +538,7 @@ static void fail(hw_mda_t *m, uint64_t now_us)
 static void start_hop(hw_mda_t *m, uint8_t ttl, uint64_t now_us);
 static void links_step(hw_mda_t *m, uint64_t now_us);
 static void nodectl_step(hw_mda_t *m, uint64_t now_us);
+static void completed(hw_mda_t *m, uint64_t now_us);
 
 /* Non-final interfaces of the TTL before the current one: where flows come from. */
 static struct hop *parents(hw_mda_t *m)
@@ -667,6 +672,7 @@ static void start_hop(hw_mda_t *m, uint8_t ttl, uint64_t now_us)
 	}
 	m->cur = ttl;
 	m->meshed = false;
+	m->completing = false;
 	queue_reset(m);
 	if (build_candidates(m) != HW_OK) {
 		fail(m, now_us);
@@ -782,6 +788,24 @@ static bool pair_knowable(const struct hop *p, const struct hop *c)
 	return !(p->pp && open_count(p) > 1 && c->n_v > 1);
 }
 
+/*
+ * Probing back (here or for an earlier TTL) may show an interface the TTL before had
+ * hidden, with flows never sent lower down: each interface of a TTL up to cur - 1 with
+ * no flow answered at the TTL before (when that one answered) sends one of its flows
+ * there, so that no interface is left with nothing linking into it.
+ */
+static int back_links_queue(hw_mda_t *m)
+{
+	int rc = HW_OK;
+
+	for (unsigned t = (unsigned)m->o.trace.first_ttl + 1; rc == HW_OK && t < m->cur; t++) {
+		struct hop *a = hop_at(m, (uint8_t)(t - 1)), *b = hop_at(m, (uint8_t)t);
+		if (a->n_v > 0 && b->n_v > 0 && pair_knowable(a, b))
+			rc = pair_queue(m, a, b, (uint8_t)t, 1, 0, false);
+	}
+	return rc;
+}
+
 static int links_queue(hw_mda_t *m, struct hop *p, struct hop *c)
 {
 	bool test = meshing_test(m, p, c), divergent = c->n_v > open_count(p);
@@ -791,12 +815,28 @@ static int links_queue(hw_mda_t *m, struct hop *p, struct hop *c)
 
 	/*
 	 * Probing back may have shown an interface the TTL before had hidden: link it to the
-	 * TTL before that too.
+	 * TTL before that too, and give it a successor.
 	 */
 	struct hop *pp = m->cur - 2 >= m->o.trace.first_ttl ? hop_at(m, (uint8_t)(m->cur - 2)) : NULL;
 	if (rc == HW_OK && pp != NULL && pp->n_v > 0 && pair_knowable(pp, p))
 		rc = pair_queue(m, pp, p, (uint8_t)(m->cur - 1), 1, 1, true);
-	return rc;
+	return rc == HW_OK ? back_links_queue(m) : rc;
+}
+
+/*
+ * After node control: new flows sent at cur - 1 may have shown interfaces there that no
+ * flow probed at cur - 2 reaches, and links cannot leave a TTL nothing links into. Each
+ * interface of cur - 1 without a flow answered at cur - 2 sends one of its flows there;
+ * each one at cur needs a flow answered at cur - 1 (node control gave them one already).
+ */
+static int completion_queue(hw_mda_t *m, struct hop *p, struct hop *c)
+{
+	int rc = pair_queue(m, p, c, m->cur, 1, 1, false);
+	struct hop *pp = m->cur - 2 >= m->o.trace.first_ttl ? hop_at(m, (uint8_t)(m->cur - 2)) : NULL;
+
+	if (rc == HW_OK && pp != NULL && pp->n_v > 0 && pair_knowable(pp, p))
+		rc = pair_queue(m, pp, p, (uint8_t)(m->cur - 1), 1, 1, true);
+	return rc == HW_OK ? back_links_queue(m) : rc;
 }
 
 static bool any_degree(const struct hop *h, bool succ, bool open_only)
@@ -856,20 +896,31 @@ static bool witness(hw_mda_t *m, uint32_t *flow)
 }
 
 /* RETEST: repeats flow at ttl; its first probe too when it was never sent there. */
-static void start_retest(hw_mda_t *m, uint32_t flow, uint8_t ttl, uint64_t now_us)
+static void start_retest_n(hw_mda_t *m, uint32_t flow, uint8_t ttl, uint8_t repeats,
+			   uint64_t now_us)
 {
-	uint16_t s = fv_get(hop_at(m, ttl), flow);
-	uint8_t a0 = s == FV_UNSENT ? 0 : 1;
+	struct hop *h = hop_at(m, ttl);
+	uint16_t s = fv_get(h, flow);
 
 	m->phase = PH_RETEST;
 	m->rt = (struct retest){.flow = flow, .ttl = ttl, .first = answered(s) ? s : 0};
 	queue_reset(m);
-	for (uint8_t a = a0; a <= m->retests; a++) {
-		if (enqueue(m, flow, ttl, a, PU_RETEST) != HW_OK) {
+	if (s == FV_UNSENT && enqueue(m, flow, ttl, 0, PU_RETEST) != HW_OK) {
+		fail(m, now_us);
+		return;
+	}
+	/* Repeats at a TTL never reuse an attempt number: a late answer stays unambiguous. */
+	for (unsigned i = 0; i < repeats && h->rt_attempt < HW_ATTEMPT_MAX - 1; i++) {
+		if (enqueue(m, flow, ttl, ++h->rt_attempt, PU_RETEST) != HW_OK) {
 			fail(m, now_us);
 			return;
 		}
 	}
+}
+
+static void start_retest(hw_mda_t *m, uint32_t flow, uint8_t ttl, uint64_t now_us)
+{
+	start_retest_n(m, flow, ttl, m->retests, now_us);
 }
 
 /* After the meshing test (and the per-packet test, if it ran): MDA where Lite fails. */
@@ -908,6 +959,67 @@ static bool check_per_packet(hw_mda_t *m, uint64_t now_us)
 	return !m->stopped;
 }
 
+/*
+ * MDA-Lite takes a link from one flow's answers at two TTLs, which per-packet balancing
+ * makes up: a balancer that takes turns (nftables' numgen inc) sends probes sent in turn
+ * the same way at every TTL, so a1's flows may all reach b2 and b1's a2, one to one,
+ * never looking meshed. So where the paths branch, one flow through each branching
+ * interface of the TTL before (or, at the first TTL, one flow) is first repeated at the
+ * current TTL, as for a meshed pair. Branching that happened earlier was checked there,
+ * and a TTL past a per-packet balancer is marked anyway (close_hop).
+ *
+ * A balancer spreading packets evenly over its w successors (the uniformity the stopping
+ * rule assumes too) repeats an answer with probability 1/w: the fewest repeats r with
+ * (1/w)^r <= 1 - confidence, unless --retests set them. Past a per-packet balancer whose
+ * paths seemed to meet again in one interface, that meeting is itself only known at the
+ * confidence (a missed branch would make its links false and unflagged): twice as many,
+ * so that a missed meeting and a stable-looking repeat together stay far below it.
+ *
+ * Starts the test of the branching interfaces from index `from` on; false when none is
+ * left (or there is nothing to test).
+ */
+static bool lite_pre_check(hw_mda_t *m, uint16_t from, uint64_t now_us)
+{
+	struct hop *p = parents(m), *c = hop_at(m, m->cur);
+	uint32_t flow = UINT32_MAX;
+	unsigned w = 2;
+
+	if (m->o.mode != HW_MULTIPATH_LITE || c->n_v < 2 || c->pp_checked || in_region(m) ||
+	    (p == NULL && from > 0))
+		return false;
+	m->pre_next = UINT16_MAX;
+	for (uint16_t i = from; p != NULL && flow == UINT32_MAX && i < p->n_v; i++) {
+		if (p->v[i].final != HW_STOP_NONE || p->v[i].n_succ < 2)
+			continue;
+		for (uint32_t f = 0; f < c->fv_len && flow == UINT32_MAX; f++) {
+			if (answered(c->fv[f]) && fv_get(p, f) == FV_VTX + i)
+				flow = f;
+		}
+		w = p->v[i].n_succ;
+		m->pre_next = (uint16_t)(i + 1);
+	}
+	for (uint32_t f = 0; p == NULL && f < c->fv_len && flow == UINT32_MAX; f++) {
+		if (answered(c->fv[f]))
+			flow = f;
+	}
+	if (p == NULL)
+		m->pre_next = UINT16_MAX; /* one test only */
+	if (flow == UINT32_MAX)
+		return false;
+	uint8_t repeats = m->retests;
+	if (m->o.retests == 0) {
+		double miss = 1;
+		for (repeats = 0; miss > m->alpha && repeats < 16; repeats++)
+			miss /= w;
+	}
+	bool past = false;
+	for (uint8_t t = m->o.trace.first_ttl; t < m->cur && !past; t++)
+		past = hop_at(m, t)->pp;
+	start_retest_n(m, flow, m->cur, (uint8_t)(past ? 2 * repeats : repeats), now_us);
+	m->rt.pre = true;
+	return !m->stopped;
+}
+
 static void links_step(hw_mda_t *m, uint64_t now_us)
 {
 	struct hop *p = parents(m), *c = hop_at(m, m->cur);
@@ -916,12 +1028,16 @@ static void links_step(hw_mda_t *m, uint64_t now_us)
 	queue_reset(m);
 	/* Between two per-packet TTLs a flow proves no link: nothing to complete. */
 	if (p != NULL && pair_knowable(p, c) && m->rounds++ < LINK_ROUNDS) {
-		if (links_queue(m, p, c) != HW_OK) {
+		if ((m->completing ? completion_queue(m, p, c) : links_queue(m, p, c)) != HW_OK) {
 			fail(m, now_us);
 			return;
 		}
 		if (m->n_queue > 0)
 			return;
+	}
+	if (m->completing) {
+		completed(m, now_us);
+		return;
 	}
 	if (p != NULL && is_meshed(p, c))
 		m->meshed = true;
@@ -953,6 +1069,18 @@ static void retest_done(hw_mda_t *m, uint64_t now_us)
 			return;
 		}
 		mark_region(m, rt->ttl, m->cur);
+	} else if (rt->ttl == m->cur && rt->pre) {
+		/*
+		 * Stable: flows tell the paths apart here; on to links and the meshing test
+		 * (which needs no second per-packet test: these went through the branching),
+		 * once every branching interface has been tested.
+		 */
+		if (lite_pre_check(m, m->pre_next, now_us) || m->stopped)
+			return;
+		hop_at(m, m->cur)->pp_checked = true;
+		m->rounds = 0;
+		links_step(m, now_us);
+		return;
 	} else if (rt->ttl == m->cur) {
 		/* Stable: the meshing is real. */
 		hop_at(m, m->cur)->pp_checked = true;
@@ -961,6 +1089,7 @@ static void retest_done(hw_mda_t *m, uint64_t now_us)
 			return;
 		}
 	} else {
+		hop_at(m, rt->ttl)->pp_checked = true;
 		mark_region(m, (uint8_t)(rt->ttl + 1), m->cur);
 	}
 	close_hop(m, now_us);
@@ -1033,7 +1162,8 @@ static int nodectl_new_flows(hw_mda_t *m, const struct hop *p, uint32_t n)
 	return HW_OK;
 }
 
-static void nodectl_done(hw_mda_t *m, uint64_t now_us)
+/* Node control and link completion done: the MDA's per-packet check, if meshed. */
+static void completed(hw_mda_t *m, uint64_t now_us)
 {
 	struct hop *p = parents(m), *c = hop_at(m, m->cur);
 
@@ -1043,6 +1173,13 @@ static void nodectl_done(hw_mda_t *m, uint64_t now_us)
 			return;
 	}
 	close_hop(m, now_us);
+}
+
+static void nodectl_done(hw_mda_t *m, uint64_t now_us)
+{
+	m->completing = true;
+	m->rounds = 0;
+	links_step(m, now_us);
 }
 
 static void nodectl_step(hw_mda_t *m, uint64_t now_us)
@@ -1075,7 +1212,7 @@ static void advance(hw_mda_t *m, uint64_t now_us)
 			m->st.lossy_hops++;
 		if (h->n_v == 0)
 			close_hop(m, now_us);
-		else {
+		else if (!lite_pre_check(m, 0, now_us)) {
 			m->rounds = 0;
 			links_step(m, now_us);
 		}

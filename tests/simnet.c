@@ -11,13 +11,14 @@
 #define MAX_DEPTH 64
 #define MAX_TRUTH 1024
 
-enum { F_SILENT = 1, F_PER_PACKET = 2, F_LOOPBACK = 4 };
+enum { F_SILENT = 1, F_PER_PACKET = 2, F_LOOPBACK = 4, F_ROUND_ROBIN = 8 };
 
 struct node {
 	char name[16];
 	unsigned flags;
 	int out[MAX_LINKS];   /* links leaving it, in the order given */
 	int n_out;
+	uint64_t packets;     /* forwarded so far (round robin) */
 };
 
 struct link {
@@ -95,7 +96,8 @@ static bool parse_marks(struct sim *net, const char *spec)
 	static const struct {
 		const char *word;
 		unsigned flag;
-	} words[] = {{"silent", F_SILENT}, {"perpacket", F_PER_PACKET}, {"loopback", F_LOOPBACK}};
+	} words[] = {{"silent", F_SILENT}, {"perpacket", F_PER_PACKET}, {"loopback", F_LOOPBACK},
+		       {"roundrobin", F_ROUND_ROBIN}};
 	const char *p = spec;
 
 	while (p != NULL && *p != '\0') {
@@ -238,12 +240,14 @@ struct hw_addr sim_dst(const struct sim *net)
 /* The link a packet of flow_id leaves node by. */
 static int next_link(struct sim *net, int node, uint16_t flow_id)
 {
-	const struct node *n = &net->nodes[node];
+	struct node *n = &net->nodes[node];
 	uint64_t h;
 
 	if (n->n_out == 1)
 		return n->out[0];
-	if (n->flags & F_PER_PACKET)
+	if (n->flags & F_ROUND_ROBIN)
+		h = mix(net->seed ^ (uint64_t)node) + n->packets++; /* the seed sets the phase */
+	else if (n->flags & F_PER_PACKET)
 		h = rng_next(net);
 	else
 		h = mix(net->seed ^ mix((uint64_t)node << 32 | flow_id));

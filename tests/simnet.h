@@ -6,7 +6,10 @@
  * ingress address (as Linux does), or, marked "loopback", from one address of its own
  * (10.255.N.1) whatever the ingress. A router with several next hops balances per flow
  * (a hash of the seed, the router and the flow id picks one) or, marked "perpacket",
- * per packet (a seeded PRNG). A "silent" router never answers. The destination is the
+ * per packet (a seeded PRNG), or, marked "roundrobin", per packet in turn (a counter of
+ * the packets it forwarded, as nftables' numgen inc in the lab's perpacket topology:
+ * one flow's consecutive packets alternate, and flows sent in turn may cross over
+ * consistently, which looks like per-flow balancing). A "silent" router never answers. The destination is the
  * host named "d": it answers any probe that reaches it from its first ingress address,
  * with a port unreachable. Everything is deterministic for a seed.
  *

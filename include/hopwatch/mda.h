@@ -16,7 +16,10 @@
  *   answered probes through v must have found no other before v counts as done. When
  *   fewer flows through v are known, new flows are first sent at TTL h to find more
  *   ("node control"). After a TTL with a single interface every flow goes through it,
- *   so the next TTL is probed as a whole, as MDA-Lite does.
+ *   so the next TTL is probed as a whole, as MDA-Lite does. Node control's new flows may
+ *   show an interface at TTL h that no flow probed at TTL h - 1 reaches: link
+ *   completion then sends one of its flows at h - 1 (and so on down), so that no
+ *   interface is left with nothing linking into it while the TTL before answered.
  *
  *   MDA-Lite (Vermeulen, Strowes, Fourmaux, Friedman, "Multilevel MDA-Lite Paris
  *   Traceroute", IMC 2018), the default. It assumes the load balancing of a hop is uniform
@@ -50,10 +53,17 @@
  * with its rule unmet (hw_mda_stats.lossy_hops).
  *
  * Per-packet load balancers: a router balancing per packet sends one flow on different
- * paths, so flows no longer tell links apart. Pairs of TTLs that look meshed are first
- * checked: one flow is repeated `retests` times at its TTL; different answers mean
- * per-packet balancing, and the same flow is then repeated at lower TTLs until its
- * answers are stable again: the balancer is there. The TTLs in between (and the
+ * paths, so flows no longer tell links apart. The per-packet test repeats one flow
+ * `retests` times at its TTL; different answers mean per-packet balancing, and the same
+ * flow is then repeated at lower TTLs until its answers are stable again: the balancer
+ * is there. MDA-Lite runs it wherever the paths branch, before trusting any link there:
+ * one flow through each interface of the TTL before with several successors (or one
+ * flow at the first TTL) -- a balancer taking turns (nftables numgen inc) can send the
+ * flows probed in turn the same crossed way at every TTL, one to one, which never looks
+ * meshed. With retests 0 the repeats are the fewest r with (1/w)^r <= 1 - confidence
+ * for an interface with w successors (uniform spreading, as the stopping rule assumes),
+ * twice that past a per-packet balancer. Both algorithms also test pairs of TTLs that
+ * look meshed. The TTLs in between (and the
  * following ones, until the paths meet in one interface) are marked per_packet. Links
  * touching them are flagged per_packet; those leaving a stable TTL, or entering or
  * leaving a TTL with one interface, are kept; links between two such TTLs cannot be
