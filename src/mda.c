@@ -22,6 +22,8 @@
 #include <hopwatch/mda.h>
 #include <hopwatch/status.h>
 
+#include "grow.h"
+
 /* Per-flow state at one TTL. */
 #define FV_UNSENT 0
 #define FV_FLIGHT 1
@@ -345,14 +347,10 @@ static int add_link(hw_mda_t *m, uint8_t ttl, uint16_t u, uint16_t w)
 		if (l->ttl == ttl && l->u == u && l->w == w)
 			return HW_OK;
 	}
-	if (m->n_links == m->cap_links) {
-		size_t cap = m->cap_links ? m->cap_links * 2 : 16;
-		struct mlink *l = realloc(m->links, cap * sizeof(*l));
-		if (l == NULL)
-			return HW_ERR_NOMEM;
-		m->links = l;
-		m->cap_links = cap;
-	}
+	void *links = m->links;
+	if (grow_for_one(&links, m->n_links, &m->cap_links, sizeof(*m->links), 16) != HW_OK)
+		return HW_ERR_NOMEM;
+	m->links = links;
 	m->links[m->n_links++] = (struct mlink){ttl, u, w};
 	hop_at(m, ttl)->v[u].n_succ++;
 	hop_at(m, (uint8_t)(ttl + 1))->v[w].n_pred++;
@@ -382,14 +380,10 @@ static int observe(hw_mda_t *m, uint32_t flow, uint8_t ttl)
 
 static int enqueue(hw_mda_t *m, uint32_t flow, uint8_t ttl, uint8_t attempt, uint8_t purpose)
 {
-	if (m->n_queue == m->cap_queue) {
-		size_t cap = m->cap_queue ? m->cap_queue * 2 : 16;
-		struct item *q = realloc(m->queue, cap * sizeof(*q));
-		if (q == NULL)
-			return HW_ERR_NOMEM;
-		m->queue = q;
-		m->cap_queue = cap;
-	}
+	void *queue = m->queue;
+	if (grow_for_one(&queue, m->n_queue, &m->cap_queue, sizeof(*m->queue), 16) != HW_OK)
+		return HW_ERR_NOMEM;
+	m->queue = queue;
 	m->queue[m->n_queue++] = (struct item){flow, ttl, attempt, purpose};
 	return HW_OK;
 }
