@@ -48,6 +48,8 @@ struct hw_run *run_free(struct hw_run *run)
 	free(run->traces);
 	free(run->vantage);
 	free(run->tool_version);
+	free(run->tag);
+	free(run->options);
 	free(run);
 	return NULL;
 }
@@ -116,6 +118,9 @@ struct hw_trace *trace_free(struct hw_trace *trace)
 	free(trace->hops);
 	free(trace->links);
 	free(trace->diamonds);
+	for (size_t i = 0; i < trace->n_infos; i++)
+		hw_addr_info_release(&trace->infos[i]);
+	free(trace->infos);
 	free(trace->target);
 	free(trace->network);
 	free(trace);

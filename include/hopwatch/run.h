@@ -87,6 +87,47 @@ struct hw_diamond {
 	uint8_t length;
 };
 
+/*
+ * Where an address sits among the special-purpose ranges (RFC 6890 and its successors):
+ * an operator reading a path wants "private" or "shared" said, not an AS that cannot exist.
+ */
+enum hw_scope {
+	HW_SCOPE_PUBLIC = 0,     /* globally routable as far as the registries say */
+	HW_SCOPE_PRIVATE,        /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
+	HW_SCOPE_SHARED,         /* 100.64/10 (carrier-grade NAT) */
+	HW_SCOPE_LOOPBACK,       /* 127/8, ::1 */
+	HW_SCOPE_LINKLOCAL,      /* 169.254/16, fe80::/10 */
+	HW_SCOPE_DOCUMENTATION,  /* TEST-NET-1/2/3, 2001:db8::/32 */
+	HW_SCOPE_BENCHMARK,      /* 198.18/15, 2001:2::/48 */
+	HW_SCOPE_RESERVED,       /* anything else never routed: 0/8, 240/4, multicast, ... */
+};
+
+/* What became of one lookup about an address. */
+enum hw_lookup {
+	HW_LOOKUP_NONE = 0,      /* not asked (turned off, or no source configured) */
+	HW_LOOKUP_OK,            /* answered */
+	HW_LOOKUP_NOTFOUND,      /* the source says there is none (NXDOMAIN, no prefix) */
+	HW_LOOKUP_FAILED,        /* no answer in time, or the source failed */
+};
+
+/* The most origin ASes kept for one address (multi-origin prefixes have 2 or 3). */
+#define HW_ORIGINS_MAX 4
+
+/*
+ * What annotation learned about one address seen in a trace. A trace keeps one per
+ * distinct address (replies share it), sorted by address: see trace_info().
+ */
+struct hw_addr_info {
+	struct hw_addr addr;
+	uint8_t scope;            /* enum hw_scope */
+	uint8_t name_status;      /* enum hw_lookup, of the PTR lookup */
+	uint8_t asn_status;       /* enum hw_lookup, of the origin AS lookup */
+	uint8_t n_origins;        /* origins[] in use; > 1 for a multi-origin prefix */
+	uint32_t origins[HW_ORIGINS_MAX]; /* origin ASes, the one to show first */
+	char *name;               /* PTR name, NULL when none */
+	char *as_name;            /* name of origins[0], NULL when unknown */
+};
+
 /* One Paris trace toward one destination along one flow. */
 struct hw_trace {
 	char *target;             /* as the user named it (NULL = the address) */
@@ -113,6 +154,10 @@ struct hw_trace {
 	struct hw_link *links;    /* ordered by ttl */
 	size_t n_diamonds;
 	struct hw_diamond *diamonds;
+	/* Annotation (names, origin AS), one entry per distinct address, sorted by address;
+	 * empty until something annotates the trace. */
+	size_t n_infos;
+	struct hw_addr_info *infos;
 };
 
 /* A run: what one invocation measured. */
@@ -120,6 +165,9 @@ struct hw_run {
 	uint64_t start_unix_us;
 	char *vantage;            /* host name of the vantage point */
 	char *tool_version;
+	char *tag;                /* the user's label for the run (--tag), NULL = none */
+	char *options;            /* the trace options as given, for comparing like with like */
+	int64_t id;               /* its id in the store, 0 = not stored */
 	size_t n_traces;
 	struct hw_trace **traces;
 };
@@ -178,6 +226,40 @@ int trace_add_diamond(struct hw_trace *trace, const struct hw_diamond *diamond);
  * TTLs with several (or none: silent), to the next TTL with one.
  */
 int trace_find_diamonds(struct hw_trace *trace);
+
+/* The annotation of an address in a trace, NULL when the trace has none for it. */
+const struct hw_addr_info *trace_info(const struct hw_trace *trace, const struct hw_addr *addr);
+
+/*
+ * The annotation entry of an address, added (zeroed but for addr and scope) when the
+ * trace has none yet; keeps infos sorted. NULL on ENOMEM or an unset address.
+ */
+struct hw_addr_info *trace_info_add(struct hw_trace *trace, const struct hw_addr *addr);
+
+/* Frees what an info owns (name, as_name) and clears them. */
+void hw_addr_info_release(struct hw_addr_info *info);
+
+/* The AS to show for an address in a trace: its first origin, 0 when unknown. */
+uint32_t trace_asn(const struct hw_trace *trace, const struct hw_addr *addr);
+
+/* Orders addresses: IPv4 before IPv6, then by bytes. */
+int hw_addr_cmp(const struct hw_addr *x, const struct hw_addr *y);
+
+/* The special-purpose range an address falls in (HW_SCOPE_PUBLIC when none). */
+enum hw_scope hw_addr_scope(const struct hw_addr *addr);
+
+/* "public", "private", "shared", "loopback", "link-local", "documentation", "benchmark",
+ * "reserved". */
+const char *hw_scope_name(enum hw_scope scope);
+
+/* Parses a scope name; HW_ERR_INVAL when unknown. */
+int hw_scope_parse(const char *text, enum hw_scope *out);
+
+/* "none", "ok", "notfound", "failed". */
+const char *hw_lookup_name(enum hw_lookup lookup);
+
+/* Parses a lookup outcome name; HW_ERR_INVAL when unknown. */
+int hw_lookup_parse(const char *text, enum hw_lookup *out);
 
 /* "none", "mda", "lite". */
 const char *hw_multipath_name(enum hw_multipath mode);
