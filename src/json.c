@@ -306,6 +306,10 @@ static json_t *run_head_json(struct jw *w, const struct hw_run *run)
 	put_time(w, o, "start", run->start_unix_us);
 	put_str(w, o, "vantage", run->vantage);
 	put_str(w, o, "tool", run->tool_version);
+	if (run->tag != NULL)
+		put_str(w, o, "tag", run->tag);
+	if (run->options != NULL)
+		put_str(w, o, "options", run->options);
 	put(w, o, "traces", json_array());
 	return o;
 }
@@ -426,6 +430,19 @@ int json_write_run(const struct hw_run *run, FILE *out)
 	for (size_t i = 0; i < run->n_traces; i++)
 		json_stream_trace(s, run->traces[i]);
 	return json_stream_close(s);
+}
+
+int json_trace_dump(const struct hw_trace *trace, char **text)
+{
+	struct jw w = {HW_OK};
+	if (trace == NULL || text == NULL)
+		return HW_ERR_INVAL;
+	*text = NULL;
+	json_t *t = trace_json(&w, trace);
+	if (w.status == HW_OK && (*text = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))) == NULL)
+		w.status = HW_ERR_NOMEM;
+	json_decref(t);
+	return w.status;
 }
 
 /* ---- reader ---- */
@@ -1183,6 +1200,18 @@ static int read_version(struct jr *r, const json_t *root)
 	return HW_OK;
 }
 
+/* An optional string member of the run: absent or null leaves *out NULL. */
+static int read_opt_str(struct jr *r, const json_t *root, const char *key, char **out)
+{
+	const char *s = NULL;
+	int rc;
+	if (json_object_get(root, key) == NULL)
+		return HW_OK;
+	if ((rc = get_str(r, root, "", key, true, &s)) < 0)
+		return rc;
+	return dup_str(r, s, out);
+}
+
 static int read_run(struct jr *r, const json_t *root, struct hw_run *run)
 {
 	const char *vantage, *tool;
@@ -1195,7 +1224,9 @@ static int read_run(struct jr *r, const json_t *root, struct hw_run *run)
 	    (rc = get_str(r, root, "", "vantage", true, &vantage)) < 0 ||
 	    (rc = dup_str(r, vantage, &run->vantage)) < 0 ||
 	    (rc = get_str(r, root, "", "tool", true, &tool)) < 0 ||
-	    (rc = dup_str(r, tool, &run->tool_version)) < 0)
+	    (rc = dup_str(r, tool, &run->tool_version)) < 0 ||
+	    (rc = read_opt_str(r, root, "tag", &run->tag)) < 0 ||
+	    (rc = read_opt_str(r, root, "options", &run->options)) < 0)
 		return rc;
 	return read_traces(r, root, run);
 }
@@ -1226,4 +1257,25 @@ int json_read_run(const char *text, size_t len, struct hw_run **out, char *err, 
 	}
 	*out = run;
 	return HW_OK;
+}
+
+int json_trace_load(const char *text, size_t len, struct hw_trace **out, char *err, size_t errlen)
+{
+	struct jr r = {err, errlen};
+	json_error_t jerr;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (out == NULL || text == NULL)
+		return fail(&r, HW_ERR_INVAL, NULL, "no document");
+	*out = NULL;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		char where[48];
+		snprintf(where, sizeof(where), "line %d column %d", jerr.line, jerr.column);
+		return fail(&r, HW_ERR_MALFORMED, where, "%s", jerr.text);
+	}
+	int rc = read_trace(&r, root, "trace", out);
+	json_decref(root);
+	return rc;
 }

@@ -39,4 +39,14 @@ int json_stream_close(hw_json_stream_t *stream);
 int json_read_run(const char *text, size_t len, struct hw_run **out, char *err,
 		  size_t errlen);
 
+/*
+ * One trace as a compact JSON object, the element of a run document's traces array
+ * (what a store keeps per trace). *text is malloc'ed.
+ */
+int json_trace_dump(const struct hw_trace *trace, char **text);
+
+/* Reads one trace object as json_trace_dump writes it; errors as json_read_run. */
+int json_trace_load(const char *text, size_t len, struct hw_trace **out, char *err,
+		    size_t errlen);
+
 #endif
