@@ -2,20 +2,27 @@
  * The origin-AS table: prefixes with their origin ASes, looked up by longest-prefix match,
  * and the loader of CAIDA routeviews pfx2as files.
  *
- * One path-compressed binary trie (PATRICIA-style) per family. Why this one rather than a
- * multibit trie: it holds one node per prefix plus at most one branching node per prefix,
- * whatever the lengths (prefix expansion would pay a 256-slot array for every /16 with a
- * /24 below it: tens of MB for a full table); it takes inserts and replacements in place,
- * in any order, in O(address bits) and without rebuilding; and a lookup walks only the
- * branching points on the way down, about 20 for a full IPv4 table. What a multibit trie
- * would win on lookups, the top of the path (the same few cache lines for every address)
- * mostly wins back here.
+ * IPv4: a multibit trie with strides 16-4-4-4-4 (controlled prefix expansion). A lookup
+ * reads at most five entries: one of the 65536-entry root (512 KiB, mostly in cache),
+ * then one per 4-bit level, each inside one cache line; a binary trie walks some 20
+ * nodes, scattered over tens of MB, for the same answer. A prefix lands in the node of
+ * its level and fills the 1..16 entries it covers there, unless a longer one holds them;
+ * a lookup keeps the last filled entry on its way down, so shorter prefixes never need
+ * copying into the levels below. Stride 4 keeps a node at 16 entries (128 bytes): wider
+ * strides would spend 256 entries (2 KiB) on every /16 with a /24 below it. A bitmap per
+ * node says which prefixes are really there, so a replacement is told from an addition
+ * even when longer prefixes hide every entry of the shorter one.
  *
- * Nodes live in one array per family, linked by 32-bit indexes (index 0 is "none"): half
- * the size of pointers, and one growing block instead of a million allocations. An IPv4
- * node is 16 bytes, an IPv6 one 32. Origin sets are interned: a full table has about a
- * million prefixes but some 80 thousand distinct sets, so a node keeps a 24-bit set
- * number beside its length, and replacing a prefix's origins leaves nothing behind.
+ * IPv6: a path-compressed binary trie (PATRICIA-style): one node per prefix plus at most
+ * one branching node per prefix, whatever the lengths. IPv6 tables are a tenth of IPv4's
+ * and their prefixes sit far apart in 128 bits, where fixed strides would spend most of
+ * their entries on nothing.
+ *
+ * Nodes live in one array per structure, linked by 32-bit indexes (index 0 is "none"):
+ * half the size of pointers, and one growing block instead of a million allocations.
+ * Origin sets are interned: a full table has about a million prefixes but some 80
+ * thousand distinct sets, so an entry keeps a 24-bit set number beside the prefix length,
+ * and replacing a prefix's origins leaves nothing behind.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,30 +38,57 @@
 /* node info: the set number + 1 (0: a branching node without origins) above the length. */
 #define INFO_LEN(info) ((info) & 0xffu)
 #define INFO_SET(info) ((info) >> 8)
-#define SETS_MAX ((1u << 24) - 1)
+#define SETS_MAX ((1u << 23) - 1) /* the top bit of an IPv4 slot says "child" */
 
+/*
+ * IPv4: the root takes the first 16 bits, each node 4 more. (The fuzz target builds with
+ * a root of 8 bits: a 1 KiB root instead of 512 KiB per table keeps it fast, and more
+ * levels get exercised.)
+ */
+#ifdef ASN_ROOT_BITS
+#define ROOT_BITS ASN_ROOT_BITS
+#else
+#define ROOT_BITS 16
+#endif
+#define STRIDE 4
+_Static_assert((32 - ROOT_BITS) % STRIDE == 0 && ROOT_BITS >= 6 && ROOT_BITS <= 24,
+	       "the root and the strides must add up to 32 bits");
+#define FAN (1u << STRIDE)
+
+/*
+ * A slot holds the info of the longest prefix covering it, or CHILD | the index of the
+ * node for the next 4 bits, whose slots then hold what this one held (pushed down).
+ */
+#define CHILD 0x80000000u
+
+/* 64 bytes: one cache line, allocated aligned. */
 struct node4 {
-	uint32_t key;      /* the prefix, host bits zero */
+	uint32_t s[FAN];
+};
+
+struct v4 {
+	uint32_t *root;         /* 1 << ROOT_BITS slots, NULL while empty */
+	uint64_t *root_present; /* which /0../16 prefixes are there: bit (1 << len) - 1 + net */
+	struct node4 *nodes;
+	uint32_t *present;      /* per node: which prefixes of 1..4 more bits are there */
+	size_t n, cap;          /* nodes in use (index 0 included) and room */
+};
+
+/* IPv6 */
+struct node6 {
+	uint64_t hi, lo;   /* the prefix, host bits zero */
 	uint32_t child[2]; /* by the bit after the prefix */
 	uint32_t info;
 };
 
-struct node6 {
-	uint64_t hi, lo;
-	uint32_t child[2];
-	uint32_t info;
-};
-
-/* A 128-bit key for the code shared by both families (IPv4 in the top 32 bits of hi). */
+/* A 128-bit key, most significant bits in hi. */
 struct key {
 	uint64_t hi, lo;
 };
 
 struct trie {
-	unsigned bits;     /* 32 or 128: which of n4 / n6 is in use */
-	struct node4 *n4;
-	struct node6 *n6;
-	size_t n, cap;     /* nodes in use (index 0 included) and room */
+	struct node6 *nodes;
+	size_t n, cap; /* nodes in use (index 0 included) and room */
 	uint32_t root;
 };
 
@@ -64,7 +98,8 @@ struct oset {
 };
 
 struct hw_asn_table {
-	struct trie t4, t6;
+	struct v4 t4;
+	struct trie t6;
 	struct oset *sets;  /* interned origin sets */
 	size_t n_sets, cap_sets;
 	uint32_t *index;    /* open addressing over sets: set number + 1, 0 empty */
@@ -72,28 +107,150 @@ struct hw_asn_table {
 	size_t size;        /* prefixes (nodes with origins) */
 };
 
-/* ---- keys ---- */
-
-static struct key key_of(const struct hw_addr *a)
-{
-	struct key k = {0, 0};
-
-	if (a->family == AF_INET) {
-		k.hi = (uint64_t)a->a[0] << 56 | (uint64_t)a->a[1] << 48 |
-		       (uint64_t)a->a[2] << 40 | (uint64_t)a->a[3] << 32;
-		return k;
-	}
-	for (int i = 0; i < 8; i++) {
-		k.hi = k.hi << 8 | a->a[i];
-		k.lo = k.lo << 8 | a->a[8 + i];
-	}
-	return k;
-}
+/* ---- IPv4: the multibit trie ---- */
 
 /* The first len bits of a 64-bit word kept (len 0..64). */
 static uint64_t keep64(uint64_t w, unsigned len)
 {
 	return len == 0 ? 0 : len >= 64 ? w : w & ~(~0ull >> len);
+}
+
+static uint32_t addr4(const struct hw_addr *a)
+{
+	return (uint32_t)a->a[0] << 24 | (uint32_t)a->a[1] << 16 | (uint32_t)a->a[2] << 8 | a->a[3];
+}
+
+/* Moves the nodes to a 64-byte aligned block of cap nodes (aligned_alloc cannot realloc). */
+static int v4_resize(struct v4 *t, size_t cap)
+{
+	struct node4 *nodes = aligned_alloc(64, cap * sizeof(*nodes));
+	uint32_t *present;
+
+	if (nodes == NULL)
+		return HW_ERR_NOMEM;
+	if ((present = realloc(t->present, cap * sizeof(*present))) == NULL) {
+		free(nodes);
+		return HW_ERR_NOMEM;
+	}
+	if (t->n > 0)
+		memcpy(nodes, t->nodes, t->n * sizeof(*nodes));
+	free(t->nodes);
+	t->nodes = nodes;
+	t->present = present;
+	t->cap = cap;
+	return HW_OK;
+}
+
+/* A fresh node whose slots all hold fill (what its parent slot held), index into *i. */
+static int v4_node_new(struct v4 *t, uint32_t fill, uint32_t *i)
+{
+	int rc;
+
+	if (t->n == t->cap) {
+		if (t->cap * 2 > CHILD)
+			return HW_ERR_NOMEM; /* indexes are 31-bit */
+		if ((rc = v4_resize(t, t->cap ? t->cap * 2 : 256)) < 0)
+			return rc;
+		if (t->n == 0)
+			t->n = 1; /* index 0 means "none" */
+	}
+	for (unsigned k = 0; k < FAN; k++)
+		t->nodes[t->n].s[k] = fill;
+	t->present[t->n] = 0;
+	*i = (uint32_t)t->n++;
+	return HW_OK;
+}
+
+/*
+ * Gives info to the count slots from first, and to the slots of the nodes below them,
+ * except those a longer prefix holds (the same length is this very prefix: replaced).
+ */
+static void v4_fill(struct v4 *t, uint32_t *s, size_t first, size_t count, uint32_t info)
+{
+	for (size_t i = first; i < first + count; i++) {
+		if (s[i] & CHILD)
+			v4_fill(t, t->nodes[s[i] & ~CHILD].s, 0, FAN, info);
+		else if (INFO_LEN(s[i]) <= INFO_LEN(info))
+			s[i] = info;
+	}
+}
+
+static int v4_insert(struct v4 *t, uint32_t net, unsigned len, uint32_t set1, bool *added)
+{
+	uint32_t info = set1 << 8 | len;
+	unsigned base = ROOT_BITS;
+	int rc;
+
+	if (t->root == NULL) {
+		t->root = calloc((size_t)1 << ROOT_BITS, sizeof(*t->root));
+		t->root_present = calloc(((size_t)2 << ROOT_BITS) / 64, sizeof(uint64_t));
+		if (t->root == NULL || t->root_present == NULL) {
+			free(t->root);
+			free(t->root_present);
+			t->root = NULL;
+			t->root_present = NULL;
+			return HW_ERR_NOMEM;
+		}
+	}
+	if (len <= ROOT_BITS) {
+		size_t bit = ((size_t)1 << len) - 1 + (len ? net >> (32 - len) : 0);
+
+		*added = !(t->root_present[bit / 64] >> (bit % 64) & 1);
+		t->root_present[bit / 64] |= 1ull << (bit % 64);
+		v4_fill(t, t->root, net >> (32 - ROOT_BITS), (size_t)1 << (ROOT_BITS - len), info);
+		return HW_OK;
+	}
+	/* Down to the node of the prefix's level, making the missing ones; node 0: the root. */
+	for (size_t node = 0, slot = net >> (32 - ROOT_BITS);; base += STRIDE) {
+		uint32_t here = node ? t->nodes[node].s[slot] : t->root[slot], i = here & ~CHILD;
+		unsigned chunk = (net >> (32 - base - STRIDE)) & (FAN - 1);
+
+		if (!(here & CHILD)) {
+			if ((rc = v4_node_new(t, here, &i)) < 0)
+				return rc;
+			/* Not through a pointer taken before: the node array may have moved. */
+			*(node ? &t->nodes[node].s[slot] : &t->root[slot]) = CHILD | i;
+		}
+		if (len <= base + STRIDE) {
+			unsigned r = len - base; /* 1..4 bits of this node are the prefix's */
+			uint32_t bit = 1u << ((1u << r) - 2 + (chunk >> (STRIDE - r)));
+
+			*added = !(t->present[i] & bit);
+			t->present[i] |= bit;
+			v4_fill(t, t->nodes[i].s, chunk & ~((1u << (STRIDE - r)) - 1),
+				(size_t)1 << (STRIDE - r), info);
+			return HW_OK;
+		}
+		node = i;
+		slot = chunk;
+	}
+}
+
+/* The info of the longest prefix covering a, 0 when none. */
+static uint32_t v4_lookup(const struct v4 *t, uint32_t a)
+{
+	uint32_t s;
+
+	if (t->root == NULL)
+		return 0;
+	s = t->root[a >> (32 - ROOT_BITS)];
+	/* One read per level: the slot reached holds the answer, pushed down to it. */
+	for (int shift = 32 - ROOT_BITS - STRIDE; (s & CHILD) && shift >= 0; shift -= STRIDE)
+		s = t->nodes[s & ~CHILD].s[(a >> shift) & (FAN - 1)];
+	return s & CHILD ? 0 : s;
+}
+
+/* ---- IPv6: the path-compressed binary trie ---- */
+
+static struct key key_of(const struct hw_addr *a)
+{
+	struct key k = {0, 0};
+
+	for (int i = 0; i < 8; i++) {
+		k.hi = k.hi << 8 | a->a[i];
+		k.lo = k.lo << 8 | a->a[8 + i];
+	}
+	return k;
 }
 
 static struct key key_mask(struct key k, unsigned len)
@@ -126,35 +283,11 @@ static unsigned key_common(struct key x, struct key y, unsigned limit)
 	return c < limit ? c : limit;
 }
 
-/* ---- trie nodes ---- */
-
-static struct key node_key(const struct trie *t, uint32_t i)
-{
-	struct key k = {0, 0};
-
-	if (t->bits == 32)
-		k.hi = (uint64_t)t->n4[i].key << 32;
-	else
-		k = (struct key){t->n6[i].hi, t->n6[i].lo};
-	return k;
-}
-
-static uint32_t *node_child(struct trie *t, uint32_t i)
-{
-	return t->bits == 32 ? t->n4[i].child : t->n6[i].child;
-}
-
-static uint32_t *node_info(struct trie *t, uint32_t i)
-{
-	return t->bits == 32 ? &t->n4[i].info : &t->n6[i].info;
-}
-
 /* Room for `more` nodes, so that pointers into the array stay valid while they are added. */
 static int trie_reserve(struct trie *t, size_t more)
 {
-	size_t elem = t->bits == 32 ? sizeof(struct node4) : sizeof(struct node6);
 	size_t want;
-	void *p;
+	struct node6 *p;
 
 	if (t->n + more <= t->cap)
 		return HW_OK;
@@ -163,13 +296,9 @@ static int trie_reserve(struct trie *t, size_t more)
 		want *= 2;
 	if (want > UINT32_MAX)
 		return HW_ERR_NOMEM; /* indexes are 32-bit */
-	p = realloc(t->bits == 32 ? (void *)t->n4 : (void *)t->n6, want * elem);
-	if (p == NULL)
+	if ((p = realloc(t->nodes, want * sizeof(*p))) == NULL)
 		return HW_ERR_NOMEM;
-	if (t->bits == 32)
-		t->n4 = p;
-	else
-		t->n6 = p;
+	t->nodes = p;
 	if (t->n == 0)
 		t->n = 1; /* index 0 means "none" */
 	t->cap = want;
@@ -181,10 +310,7 @@ static uint32_t node_new(struct trie *t, struct key k, unsigned len, uint32_t se
 {
 	uint32_t i = (uint32_t)t->n++;
 
-	if (t->bits == 32)
-		t->n4[i] = (struct node4){(uint32_t)(k.hi >> 32), {0, 0}, set1 << 8 | len};
-	else
-		t->n6[i] = (struct node6){k.hi, k.lo, {0, 0}, set1 << 8 | len};
+	t->nodes[i] = (struct node6){k.hi, k.lo, {0, 0}, set1 << 8 | len};
 	return i;
 }
 
@@ -202,9 +328,9 @@ static int trie_insert(struct trie *t, struct key k, unsigned len, uint32_t set1
 		return rc;
 	while (*link != 0) {
 		uint32_t i = *link;
-		uint32_t *info = node_info(t, i);
-		unsigned nlen = INFO_LEN(*info);
-		struct key nk = node_key(t, i);
+		struct node6 *n = &t->nodes[i];
+		unsigned nlen = INFO_LEN(n->info);
+		struct key nk = {n->hi, n->lo};
 		unsigned c = key_common(k, nk, len < nlen ? len : nlen);
 
 		if (c < nlen) {
@@ -212,24 +338,24 @@ static int trie_insert(struct trie *t, struct key k, unsigned len, uint32_t set1
 			uint32_t fresh = node_new(t, k, len, set1);
 
 			if (c == len) {
-				node_child(t, fresh)[key_bit(nk, len)] = i;
+				t->nodes[fresh].child[key_bit(nk, len)] = i;
 				*link = fresh;
 			} else {
 				uint32_t fork = node_new(t, key_mask(k, c), c, 0);
 
-				node_child(t, fork)[key_bit(k, c)] = fresh;
-				node_child(t, fork)[key_bit(nk, c)] = i;
+				t->nodes[fork].child[key_bit(k, c)] = fresh;
+				t->nodes[fork].child[key_bit(nk, c)] = i;
 				*link = fork;
 			}
 			*added = true;
 			return HW_OK;
 		}
 		if (nlen == len) {
-			*added = INFO_SET(*info) == 0;
-			*info = set1 << 8 | len;
+			*added = INFO_SET(n->info) == 0;
+			n->info = set1 << 8 | len;
 			return HW_OK;
 		}
-		link = &node_child(t, i)[key_bit(k, nlen)];
+		link = &n->child[key_bit(k, nlen)];
 	}
 	*link = node_new(t, k, len, set1);
 	*added = true;
@@ -237,34 +363,15 @@ static int trie_insert(struct trie *t, struct key k, unsigned len, uint32_t set1
 }
 
 /* The info of the longest prefix covering a, 0 when none. */
-static uint32_t lookup4(const struct trie *t, uint32_t a)
+static uint32_t trie_lookup(const struct trie *t, struct key a)
 {
 	uint32_t i = t->root, best = 0;
 
 	while (i != 0) {
-		const struct node4 *n = &t->n4[i];
+		const struct node6 *n = &t->nodes[i];
 		unsigned len = INFO_LEN(n->info);
 
 		/* Branching skipped bits, so the node's whole prefix is checked, not one bit. */
-		if (len != 0 && ((a ^ n->key) >> (32 - len)) != 0)
-			break;
-		if (INFO_SET(n->info) != 0)
-			best = n->info;
-		if (len == 32)
-			break;
-		i = n->child[(a >> (31 - len)) & 1];
-	}
-	return best;
-}
-
-static uint32_t lookup6(const struct trie *t, struct key a)
-{
-	uint32_t i = t->root, best = 0;
-
-	while (i != 0) {
-		const struct node6 *n = &t->n6[i];
-		unsigned len = INFO_LEN(n->info);
-
 		if (keep64(a.hi ^ n->hi, len) != 0 ||
 		    (len > 64 && keep64(a.lo ^ n->lo, len - 64) != 0))
 			break;
@@ -355,8 +462,6 @@ hw_asn_table_t *asn_table_new(void)
 
 	if (t == NULL)
 		return NULL;
-	t->t4.bits = 32;
-	t->t6.bits = 128;
 	return t;
 }
 
@@ -364,8 +469,11 @@ hw_asn_table_t *asn_table_free(hw_asn_table_t *table)
 {
 	if (table == NULL)
 		return NULL;
-	free(table->t4.n4);
-	free(table->t6.n6);
+	free(table->t4.root);
+	free(table->t4.root_present);
+	free(table->t4.nodes);
+	free(table->t4.present);
+	free(table->t6.nodes);
 	free(table->sets);
 	free(table->index);
 	free(table);
@@ -375,26 +483,24 @@ hw_asn_table_t *asn_table_free(hw_asn_table_t *table)
 int asn_table_insert(hw_asn_table_t *table, const struct hw_addr *prefix, unsigned len,
 		     const uint32_t *origins, unsigned n_origins)
 {
-	struct trie *t;
 	uint32_t set1;
 	bool added;
 	int rc;
 
-	if (table == NULL || prefix == NULL || origins == NULL || n_origins == 0)
-		return HW_ERR_INVAL;
-	if (prefix->family == AF_INET)
-		t = &table->t4;
-	else if (prefix->family == AF_INET6)
-		t = &table->t6;
-	else
-		return HW_ERR_INVAL;
-	if (len > t->bits)
+	if (table == NULL || prefix == NULL || origins == NULL || n_origins == 0 ||
+	    (prefix->family != AF_INET && prefix->family != AF_INET6) ||
+	    len > hw_addr_len(prefix) * 8)
 		return HW_ERR_INVAL;
 	if (n_origins > HW_ORIGINS_MAX)
 		n_origins = HW_ORIGINS_MAX;
 	if ((rc = set_intern(table, origins, n_origins, &set1)) < 0)
 		return rc;
-	if ((rc = trie_insert(t, key_mask(key_of(prefix), len), len, set1, &added)) < 0)
+	if (prefix->family == AF_INET)
+		rc = v4_insert(&table->t4, (uint32_t)(keep64((uint64_t)addr4(prefix) << 32, len) >> 32),
+			       len, set1, &added);
+	else
+		rc = trie_insert(&table->t6, key_mask(key_of(prefix), len), len, set1, &added);
+	if (rc < 0)
 		return rc;
 	if (added)
 		table->size++;
@@ -412,9 +518,9 @@ unsigned asn_table_lookup(const hw_asn_table_t *table, const struct hw_addr *add
 	if (table == NULL || addr == NULL)
 		return 0;
 	if (addr->family == AF_INET)
-		info = lookup4(&table->t4, (uint32_t)(key_of(addr).hi >> 32));
+		info = v4_lookup(&table->t4, addr4(addr));
 	else if (addr->family == AF_INET6)
-		info = lookup6(&table->t6, key_of(addr));
+		info = trie_lookup(&table->t6, key_of(addr));
 	if (INFO_SET(info) == 0)
 		return 0;
 	s = &table->sets[INFO_SET(info) - 1];
@@ -433,7 +539,10 @@ size_t asn_table_bytes(const hw_asn_table_t *table)
 {
 	if (table == NULL)
 		return 0;
-	return sizeof(*table) + table->t4.cap * sizeof(struct node4) +
+	return sizeof(*table) +
+	       (table->t4.root ? ((size_t)1 << ROOT_BITS) * sizeof(uint32_t) +
+					 ((size_t)2 << ROOT_BITS) / 8 : 0) +
+	       table->t4.cap * (sizeof(struct node4) + sizeof(uint32_t)) +
 	       table->t6.cap * sizeof(struct node6) + table->cap_sets * sizeof(struct oset) +
 	       table->index_cap * sizeof(uint32_t);
 }
@@ -538,6 +647,23 @@ static const char *parse_origins(const char *p, const char *end, uint32_t *origi
 	}
 }
 
+/* Gives back the spare room the arrays grew into (a table is mostly loaded once). */
+static void shrink(hw_asn_table_t *table)
+{
+	struct trie *t6 = &table->t6;
+
+	if (table->t4.n > 0 && table->t4.n < table->t4.cap)
+		(void)v4_resize(&table->t4, table->t4.n); /* failing to shrink is no harm */
+	if (t6->n > 0 && t6->n < t6->cap) {
+		struct node6 *p = realloc(t6->nodes, t6->n * sizeof(*p));
+
+		if (p != NULL) {
+			t6->nodes = p;
+			t6->cap = t6->n;
+		}
+	}
+}
+
 /* "NAME:LINE: " and the reason into err; returns rc. */
 static int bad(char *err, size_t errlen, const char *name, size_t no, int rc, const char *fmt,
 	       ...) __attribute__((format(printf, 6, 7)));
@@ -610,7 +736,7 @@ int asn_table_load_buf(hw_asn_table_t *table, const char *text, size_t len, cons
 {
 	struct textfile_cursor cur;
 	struct textfile_line line;
-	int rc;
+	int rc = HW_OK;
 
 	if (table == NULL || (text == NULL && len > 0))
 		return HW_ERR_INVAL;
@@ -621,8 +747,9 @@ int asn_table_load_buf(hw_asn_table_t *table, const char *text, size_t len, cons
 	textfile_begin(&cur, text, len);
 	while (textfile_next(&cur, &line))
 		if ((rc = load_line(table, &line, name, err, errlen)) < 0)
-			return rc;
-	return HW_OK;
+			break;
+	shrink(table);
+	return rc;
 }
 
 int asn_table_load(hw_asn_table_t *table, const char *path, char *err, size_t errlen)

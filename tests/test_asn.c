@@ -306,6 +306,24 @@ static void test_replace(void **state)
 	assert_string_equal(who(t, "198.51.100.1"), "1/24");
 	insert(t, "198.51.96.0", 21, 4);
 	assert_string_equal(who(t, "198.51.102.1"), "4/21");
+	/* Replacing a prefix that longer ones hide entirely adds nothing, changes nothing seen. */
+	insert(t, "198.51.100.0", 23, 5);
+	assert_int_equal(asn_table_size(t), 6);
+	assert_string_equal(who(t, "198.51.100.1"), "1/24");
+	assert_string_equal(who(t, "198.51.101.1"), "2/24");
+	insert(t, "10.0.0.0", 15, 6);
+	insert(t, "10.0.0.0", 16, 7);
+	insert(t, "10.1.0.0", 16, 8);
+	insert(t, "10.0.0.0", 15, 9);
+	assert_int_equal(asn_table_size(t), 9);
+	assert_string_equal(who(t, "10.1.0.1"), "8/16");
+	/* A shorter prefix added after longer ones fills only what they leave. */
+	insert(t, "10.0.0.0", 8, 10);
+	insert(t, "10.0.0.0", 0, 11);
+	assert_string_equal(who(t, "10.0.0.1"), "7/16");
+	assert_string_equal(who(t, "10.2.0.1"), "10/8");
+	assert_string_equal(who(t, "11.0.0.1"), "11/0");
+	assert_int_equal(asn_table_size(t), 11);
 	asn_table_free(t);
 }
 
