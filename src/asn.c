@@ -3,15 +3,18 @@
  * and the loader of CAIDA routeviews pfx2as files.
  *
  * IPv4: a multibit trie with strides 16-4-4-4-4 (controlled prefix expansion). A lookup
- * reads at most five entries: one of the 65536-entry root (512 KiB, mostly in cache),
- * then one per 4-bit level, each inside one cache line; a binary trie walks some 20
- * nodes, scattered over tens of MB, for the same answer. A prefix lands in the node of
- * its level and fills the 1..16 entries it covers there, unless a longer one holds them;
- * a lookup keeps the last filled entry on its way down, so shorter prefixes never need
- * copying into the levels below. Stride 4 keeps a node at 16 entries (128 bytes): wider
- * strides would spend 256 entries (2 KiB) on every /16 with a /24 below it. A bitmap per
+ * reads at most five 32-bit slots: one of the 65536-slot root (256 KiB, mostly in cache),
+ * then one per 4-bit level, each node being one 64-byte cache line; a binary trie walks
+ * some 20 nodes, scattered over tens of MB, for the same answer (we measured 1 M/s there,
+ * 15-30 M/s here). A prefix lands in the node of its level and fills the 1..16 slots it
+ * covers there, unless a longer prefix holds them. A slot is either an answer or a link
+ * to the node below; a new node starts with its parent slot's answer copied into all its
+ * slots, and a shorter prefix added later reaches down through the links, so the slot a
+ * lookup ends on always holds the answer. Stride 4 keeps a node at 16 slots: wider
+ * strides would spend 256 slots (1 KiB) on every /16 with a /24 below it. A bitmap per
  * node says which prefixes are really there, so a replacement is told from an addition
- * even when longer prefixes hide every entry of the shorter one.
+ * even when longer prefixes hide every slot of the shorter one. The price: a table of
+ * scattered long prefixes (random /32s) costs up to four nodes each.
  *
  * IPv6: a path-compressed binary trie (PATRICIA-style): one node per prefix plus at most
  * one branching node per prefix, whatever the lengths. IPv6 tables are a tenth of IPv4's
@@ -21,8 +24,8 @@
  * Nodes live in one array per structure, linked by 32-bit indexes (index 0 is "none"):
  * half the size of pointers, and one growing block instead of a million allocations.
  * Origin sets are interned: a full table has about a million prefixes but some 80
- * thousand distinct sets, so an entry keeps a 24-bit set number beside the prefix length,
- * and replacing a prefix's origins leaves nothing behind.
+ * thousand distinct sets, so a slot or node keeps a 23-bit set number beside the prefix
+ * length, and replacing a prefix's origins leaves nothing behind.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,7 +45,7 @@
 
 /*
  * IPv4: the root takes the first 16 bits, each node 4 more. (The fuzz target builds with
- * a root of 8 bits: a 1 KiB root instead of 512 KiB per table keeps it fast, and more
+ * a root of 8 bits: a 1 KiB root instead of 256 KiB per table keeps it fast, and more
  * levels get exercised.)
  */
 #ifdef ASN_ROOT_BITS
@@ -68,7 +71,7 @@ struct node4 {
 
 struct v4 {
 	uint32_t *root;         /* 1 << ROOT_BITS slots, NULL while empty */
-	uint64_t *root_present; /* which /0../16 prefixes are there: bit (1 << len) - 1 + net */
+	uint64_t *root_present; /* which /0../ROOT_BITS prefixes are there: bit (1 << len) - 1 + net */
 	struct node4 *nodes;
 	uint32_t *present;      /* per node: which prefixes of 1..4 more bits are there */
 	size_t n, cap;          /* nodes in use (index 0 included) and room */
