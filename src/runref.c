@@ -87,8 +87,9 @@ static hw_store_t *open_or_say(const char *path, unsigned flags)
 	char err[600];
 	int status;
 	hw_store_t *s = store_open(path, flags, &status, err, sizeof(err));
-	/* Readable but not writable, and current: read it without writing. */
-	if (s == NULL && !(flags & HW_STORE_CREATE) && status == HW_STORE_ERR_READONLY)
+	/* Readable but not writable (permissions, read-only media): read it without writing. */
+	if (s == NULL && !(flags & HW_STORE_CREATE) &&
+	    (status == HW_STORE_ERR_READONLY || status == HW_ERR_IO))
 		s = store_open(path, flags | HW_STORE_READONLY, &status, err, sizeof(err));
 	if (s == NULL)
 		cli_error("store: %s", err[0] != '\0' ? err : store_strerror(status));

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -84,8 +85,10 @@ static int sqlite_status(int rc)
 /* Records an SQLite failure as the store's last error; returns its status. */
 static int db_fail(hw_store_t *s, int rc, const char *what)
 {
-	set_err(s->err, sizeof(s->err), "%s: %s: %s", s->path, what,
-		s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	int sys = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
+	set_err(s->err, sizeof(s->err), "%s: %s: %s%s%s%s", s->path, what,
+		s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), sys ? " (" : "",
+		sys ? strerror(sys) : "", sys ? ")" : "");
 	return sqlite_status(rc);
 }
 
@@ -325,6 +328,8 @@ static int check_database(hw_store_t *s, bool *empty)
 {
 	int64_t app, version, tables, ours;
 	int rc = query_int(s, "PRAGMA application_id", &app);
+	if (rc != HW_OK && rc != HW_STORE_ERR_NOTSTORE)
+		return db_fail(s, sqlite3_errcode(s->db), "cannot read it");
 	if (rc == HW_OK)
 		rc = query_int(s, "PRAGMA user_version", &version);
 	if (rc == HW_OK)
@@ -377,11 +382,38 @@ static int check_integrity(hw_store_t *s)
 	return rc;
 }
 
+/* "file:PATH?immutable=1", PATH escaped as a URI path. */
+static char *immutable_uri(const char *path)
+{
+	size_t len = strlen(path);
+	char *uri = malloc(len * 3 + 32);
+	if (uri == NULL)
+		return NULL;
+	char *o = uri + sprintf(uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++)
+		o += *p == '%' || *p == '?' || *p == '#' || *p <= ' ' ? sprintf(o, "%%%02X", *p)
+								  : sprintf(o, "%c", *p);
+	strcpy(o, "?immutable=1");
+	return uri;
+}
+
 static int open_db(hw_store_t *s, bool create)
 {
 	int flags = (s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 		    (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+	/*
+	 * On read-only media nobody can write the store, and SQLite could not make the
+	 * shared-memory file WAL readers need: read it as immutable (no locks, no WAL).
+	 */
+	struct statvfs vfs;
+	char *uri = NULL;
+	if (s->readonly && statvfs(s->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		if ((uri = immutable_uri(s->path)) == NULL)
+			return HW_ERR_NOMEM;
+		flags |= SQLITE_OPEN_URI;
+	}
+	int rc = sqlite3_open_v2(uri != NULL ? uri : s->path, &s->db, flags, NULL);
+	free(uri);
 	if (rc != SQLITE_OK)
 		return db_fail(s, rc, "cannot open");
 	sqlite3_extended_result_codes(s->db, 1);
@@ -445,6 +477,13 @@ hw_store_t *store_open(const char *path, unsigned flags, int *status, char *err,
 	if (fresh && (flags & HW_STORE_READONLY)) {
 		set_err(err, errlen, "no store at %s to read", path);
 		*status = HW_STORE_ERR_NOTFOUND;
+		return NULL;
+	}
+	/* Said plainly, before SQLite turns it into "unable to open database file". */
+	if (exists && !(flags & HW_STORE_READONLY) && access(path, W_OK) != 0) {
+		set_err(err, errlen, "%s cannot be written: %s", path, strerror(errno));
+		*status = errno == EACCES || errno == EROFS || errno == EPERM ? HW_STORE_ERR_READONLY
+									       : HW_ERR_IO;
 		return NULL;
 	}
 	bool wal_already = false;
