@@ -52,6 +52,23 @@ expect "runs --target with another address lists nothing" \
 expect "runs --since 1h lists it, --since 2099-01-01 does not" \
 	[ "$("$HOPWATCH" runs --store "$S" --format json --since 1h | jq length)/$("$HOPWATCH" runs --store "$S" --format json --since 2099-01-01 | jq length)" = 1/0 ]
 
+# RUNs that name nothing: one line, exit 2.
+bad_run() {
+	"$HOPWATCH" show "$1" --store "$S" >/dev/null 2>"$WORK/bad.err"
+	local rc=$?
+	expect "show $1: exit 2, one line saying '$2'" \
+		[ "$rc/$(wc -l <"$WORK/bad.err")" = 2/1 ] && grep -q "$2" "$WORK/bad.err"
+}
+bad_run 99 "no run 99"
+bad_run latest~1 "no run latest~1"
+bad_run nonsense "not a run id, latest, latest~N or a JSON run file"
+bad_run "$WORK/nothere.json" "cannot read"
+echo '{"schema": "hopwatch-run", "version": 99}' >"$WORK/v99.json"
+bad_run "$WORK/v99.json" "newer"
+"$HOPWATCH" runs --store "$WORK/none.db" >/dev/null 2>"$WORK/none.err"
+expect "runs on a store not yet made: exit 2, one line, nothing created" \
+	[ "$?/$(wc -l <"$WORK/none.err")" = 2/1 ] && [ ! -e "$WORK/none.db" ]
+
 # --- --no-store keeps nothing ---
 hw trace --store "$S" --no-store -q 1 "$dst" >/dev/null 2>&1
 expect "--no-store: exit 0 and still one run in the store" [ "$HW_RC/$(nruns "$S")" = 0/1 ]
