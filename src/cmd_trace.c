@@ -466,18 +466,17 @@ struct writer {
 static void write_trace_now(void *arg, struct hw_trace *trace)
 {
 	struct writer *w = arg;
-	if (w->status == HW_OK) {
-		if (w->progress_shown != NULL && *w->progress_shown)
-			fputs("\r\033[K", stderr);
-		if (w->json != NULL)
-			w->status = json_stream_trace(w->json, trace);
-		else if ((w->status = text_write_trace(trace, w->out)) == HW_OK &&
-			 fflush(w->out) != 0)
-			w->status = HW_ERR_IO;
-	}
 	/* A failure stays with the store's run and is told once, by store_commit_run. */
 	if (w->store != NULL)
 		(void)store_add_trace(w->store, trace);
+	if (w->status != HW_OK)
+		return;
+	if (w->progress_shown != NULL && *w->progress_shown)
+		fputs("\r\033[K", stderr);
+	if (w->json != NULL)
+		w->status = json_stream_trace(w->json, trace);
+	else if ((w->status = text_write_trace(trace, w->out)) == HW_OK && fflush(w->out) != 0)
+		w->status = HW_ERR_IO;
 }
 
 static int writer_open(struct writer *w, const struct trace_cli *c, const struct hw_run *run,
