@@ -16,6 +16,8 @@ case $HOPWATCH in /*) ;; *) HOPWATCH="$(pwd)/$HOPWATCH" ;; esac
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "/tmp/hwlab-$TEST_NAME.XXXXXX")
 HW_TIMEOUT=${HW_TIMEOUT:-60}
+# trace keeps every run in a store: the tests' runs go to their own, never root's home.
+export HOPWATCH_STORE=${HOPWATCH_STORE:-$WORK/store.db}
 
 _lab_prefixes=""
 _lab_pids=""

@@ -16,7 +16,7 @@ as_nobody() { timeout "$HW_TIMEOUT" ip netns exec "$V" setpriv --reuid=nobody --
 if ! setcap cap_net_raw+ep "$capbin" 2>"$WORK/setcap.err"; then
 	skip "this filesystem keeps no file capabilities: $(cat "$WORK/setcap.err")"
 fi
-as_nobody "$capbin" trace --format json "$dst" >"$WORK/cap.json" 2>"$WORK/cap.json.err"
+as_nobody "$capbin" trace --no-store --format json "$dst" >"$WORK/cap.json" 2>"$WORK/cap.json.err"
 HW_RC=$?
 hwcheck "CAP_NET_RAW only, as nobody: the trace completes" "$WORK/cap.json" 0
 
