@@ -38,6 +38,9 @@ struct trace_cli {
 	struct hw_target_opts target_opts;
 	const char *dns_server;
 	double dns_timeout;
+	const char *store_path; /* --store; NULL: the default store */
+	const char *tag;
+	bool no_store;
 	char **args;   /* the TARGET arguments as given */
 	int n_args;
 };
@@ -74,6 +77,10 @@ static void trace_usage(FILE *out)
 	      "  --max-targets N   refuse to expand to more targets (65536)\n"
 	      "  --dns-server ADDR[:PORT]  resolve names there instead of the system's\n"
 	      "  --dns-timeout S   give up on a name after S seconds (5)\n"
+	      "  --store PATH      keep the run in this store (default: $HOPWATCH_STORE, else\n"
+	      "                    ~/.local/share/hopwatch/runs.db; see 'hopwatch runs')\n"
+	      "  --no-store        do not keep the run\n"
+	      "  --tag TEXT        label the run (hopwatch runs --tag TEXT)\n"
 	      "  --stats           print probe and packet counters on stderr\n"
 	      "  --quiet           no progress line on stderr (there is none off a terminal)\n",
 	      out);
@@ -106,7 +113,7 @@ static int parse_wait(const char *text, struct hw_trace_opts *o)
 enum {
 	OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP, OPT_SPLIT4,
 	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_DNS, OPT_DNS_TIMEOUT, OPT_MULTIPATH,
-	OPT_CONFIDENCE,
+	OPT_CONFIDENCE, OPT_STORE, OPT_NO_STORE, OPT_TAG,
 };
 
 /* A checked number option: one line and exit status 2 when out of range. */
@@ -138,6 +145,9 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
 		{"dns-server", required_argument, NULL, OPT_DNS},
 		{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+		{"store", required_argument, NULL, OPT_STORE},
+		{"no-store", no_argument, NULL, OPT_NO_STORE},
+		{"tag", required_argument, NULL, OPT_TAG},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -190,6 +200,9 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 			}
 			break;
 		case OPT_CONFIDENCE: NUMBER("--confidence", 50, 99, c->confidence); break;
+		case OPT_STORE: c->store_path = optarg; break;
+		case OPT_NO_STORE: c->no_store = true; break;
+		case OPT_TAG: c->tag = optarg; break;
 		case OPT_MULTIPATH:
 			if (optarg == NULL || strcmp(optarg, "lite") == 0)
 				c->multipath = HW_MULTIPATH_LITE;
@@ -447,25 +460,30 @@ struct writer {
 	hw_json_stream_t *json;
 	int status;
 	bool *progress_shown; /* a progress line to clear before writing on a terminal */
+	hw_store_t *store;    /* the run being saved (store_begin_run), NULL: none */
 };
 
 static void write_trace_now(void *arg, struct hw_trace *trace)
 {
 	struct writer *w = arg;
-	if (w->status != HW_OK)
-		return;
-	if (w->progress_shown != NULL && *w->progress_shown)
-		fputs("\r\033[K", stderr);
-	if (w->json != NULL)
-		w->status = json_stream_trace(w->json, trace);
-	else if ((w->status = text_write_trace(trace, w->out)) == HW_OK && fflush(w->out) != 0)
-		w->status = HW_ERR_IO;
+	if (w->status == HW_OK) {
+		if (w->progress_shown != NULL && *w->progress_shown)
+			fputs("\r\033[K", stderr);
+		if (w->json != NULL)
+			w->status = json_stream_trace(w->json, trace);
+		else if ((w->status = text_write_trace(trace, w->out)) == HW_OK &&
+			 fflush(w->out) != 0)
+			w->status = HW_ERR_IO;
+	}
+	/* A failure stays with the store's run and is told once, by store_commit_run. */
+	if (w->store != NULL)
+		(void)store_add_trace(w->store, trace);
 }
 
 static int writer_open(struct writer *w, const struct trace_cli *c, const struct hw_run *run,
 		       FILE *out)
 {
-	*w = (struct writer){c, out, NULL, HW_OK, NULL};
+	*w = (struct writer){c, out, NULL, HW_OK, NULL, NULL};
 	if (c->format == FORMAT_JSON && (w->json = json_stream_open(run, out, &w->status)) == NULL)
 		return -1;
 	return 0;
@@ -530,10 +548,46 @@ static void show_progress(void *arg)
 		loop_timer(p->loop, hw_now_us() + PROGRESS_EVERY_US, show_progress, p);
 }
 
+/*
+ * What makes two runs comparable, in one canonical string (run->options): the probe
+ * method and header fields, the TTL range, probes per hop and the multipath mode.
+ */
+static char *comparable_options(const struct trace_cli *c)
+{
+	char buf[192];
+	long dport = c->method == HW_METHOD_ICMP ? 0 : c->port != 0 ? c->port
+				   : c->method == HW_METHOD_TCP ? HW_TCP_DPORT : HW_UDP_DPORT;
+	int n = snprintf(buf, sizeof(buf), "method=%s dport=%ld flow=%ld tos=%ld first=%u max=%u "
+			 "q=%u multipath=%s", hw_method_name(c->method), dport, c->flow, c->tos,
+			 (unsigned)c->opts.first_ttl, (unsigned)c->opts.max_ttl,
+			 c->multipath == HW_MULTIPATH_NONE ? (unsigned)c->opts.probes_per_hop : 0u,
+			 hw_multipath_name(c->multipath));
+	if (c->multipath != HW_MULTIPATH_NONE && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n, " confidence=%ld", c->confidence);
+	return strdup(buf);
+}
+
+/* Ends the run in the store: 0 when saved (or not asked for), -1 after saying why not. */
+static int store_finish(hw_store_t *store, bool ran)
+{
+	if (store == NULL)
+		return 0;
+	if (!ran) {
+		store_abort_run(store);
+		return 0;
+	}
+	if (store_commit_run(store, NULL) != HW_OK) {
+		cli_error("run not stored: %s", store_errmsg(store));
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything after the sockets are open and privileges are gone. */
-static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
+static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out, hw_store_t *store)
 {
 	int status = EXIT_TROUBLE;
+	bool store_failed = false;
 	struct hw_target_list targets = {0};
 	struct hw_run *run = run_new();
 	hw_loop_t *loop = loop_open();
@@ -551,6 +605,8 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	run->vantage = strdup(host);
 	run->tool_version = strdup("hopwatch " PACKAGE_VERSION);
 	run->start_unix_us = hw_unix_us();
+	run->tag = c->tag != NULL ? strdup(c->tag) : NULL;
+	run->options = comparable_options(c);
 	if (expand_targets(c, &targets) != 0 || resolve_names(c, loop, &targets) != 0 ||
 	    prepare_traces(c, &targets, net, engine, run) != 0)
 		goto done;
@@ -562,17 +618,25 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out)
 	if (!c->quiet && isatty(STDERR_FILENO))
 		loop_timer(loop, progress.start_us + PROGRESS_EVERY_US, show_progress, &progress);
 	writer.progress_shown = &progress.shown;
+	if (store != NULL && store_begin_run(store, run) != HW_OK) {
+		cli_error("run not stored: %s", store_errmsg(store));
+		store_failed = true;
+		store = NULL;
+	}
+	writer.store = store;
 	int run_rc = engine_run(engine);
 	if (progress.shown)
 		fputs("\r\033[K", stderr);
 	int write_rc = writer_close(&writer);
+	if (store_finish(store, run_rc == HW_OK) != 0)
+		store_failed = true;
 	if (run_rc != HW_OK) {
 		cli_error("event loop failed: %s", strerror(errno));
 		goto done;
 	}
 	if (c->stats)
 		print_stats(engine);
-	if (write_rc == 0)
+	if (write_rc == 0 && !store_failed)
 		status = exit_status(run);
 done:
 	engine_free(engine);
@@ -622,11 +686,17 @@ int cmd_trace(int argc, char **argv)
 		net_close(net);
 		return EXIT_TROUBLE;
 	}
+	/* So is the store: under sudo it is the user's, and plain root becomes nobody, who
+	 * could not open root's store later (docs/store.md). A store that fails is said at
+	 * once; the trace still runs and prints, and exits 2. */
+	hw_store_t *store = c.no_store ? NULL : cli_store_open_for_trace(c.store_path);
 	int status = EXIT_TROUBLE;
 	if (net_drop_privileges() != HW_OK)
 		cli_error("cannot drop privileges: %s", strerror(errno));
-	else
-		status = run_traces(&c, net, out);
+	else if ((status = run_traces(&c, net, out, store)) != EXIT_TROUBLE && !c.no_store &&
+		 store == NULL)
+		status = EXIT_TROUBLE;
+	store_close(store);
 	if (out != stdout && fclose(out) != 0 && status != EXIT_TROUBLE) {
 		cli_error("writing %s: %s", c.outfile, strerror(errno));
 		status = EXIT_TROUBLE;

@@ -46,7 +46,10 @@ static void usage(FILE *out)
 	fputs("usage: hopwatch COMMAND [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  trace [options] TARGET...   Paris traceroute toward each target\n"
+	      "  trace [options] TARGET...   Paris traceroute toward each target (each run is\n"
+	      "                              kept in the store; --no-store skips it)\n"
+	      "  runs [options]              the stored runs, newest first\n"
+	      "  show [options] RUN          one run (RUN: id, latest, latest~N or a JSON file)\n"
 	      "  help                        this text; `hopwatch trace --help` for options\n"
 	      "  version                     print the version\n"
 	      "\n"
@@ -64,6 +67,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "trace") == 0)
 		return cmd_trace(argc - 1, argv + 1);
+	if (strcmp(cmd, "runs") == 0)
+		return cmd_runs(argc - 1, argv + 1);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;

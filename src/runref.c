@@ -1,0 +1,317 @@
+/*
+ * RUN arguments and the store's place: what every subcommand that reads runs shares.
+ *
+ * A RUN is a store id ("12"), "latest", "latest~N", or a JSON run file (a path that
+ * exists, "-", or one ending in .json). The store lives in the invoking user's data
+ * directory; under sudo that is SUDO_UID's, not root's, and what a trace creates there
+ * is handed to that user.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hopwatch/output.h>
+#include <hopwatch/status.h>
+#include <hopwatch/store.h>
+
+#include "cli.h"
+
+#define STORE_SUBPATH "hopwatch/runs.db"
+/* JSON run files larger than this are refused (a run of 100 000 traces is ~300 MB). */
+#define RUN_FILE_MAX (1024L * 1024 * 1024)
+
+/* Root started by sudo: the invoking user's ids (as net_drop_privileges reads them). */
+static bool sudo_user(uid_t *uid, gid_t *gid)
+{
+	const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+	long u, g;
+	if (geteuid() != 0 || su == NULL || sg == NULL || cli_number(su, 1, INT32_MAX, &u) != 0 ||
+	    cli_number(sg, 0, INT32_MAX, &g) != 0)
+		return false;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return true;
+}
+
+static int fit(char *buf, size_t len, const char *a, const char *b)
+{
+	if ((size_t)snprintf(buf, len, "%s%s", a, b) >= len) {
+		cli_error("store path too long: %s%s", a, b);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_store_path(const char *opt, char *buf, size_t len)
+{
+	if (opt != NULL)
+		return fit(buf, len, opt, "");
+	const char *env = getenv("HOPWATCH_STORE");
+	if (env != NULL && *env != '\0')
+		return fit(buf, len, env, "");
+	uid_t uid;
+	gid_t gid;
+	if (sudo_user(&uid, &gid)) {
+		struct passwd *pw = getpwuid(uid);
+		if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
+			cli_error("no home directory for uid %u (SUDO_UID): use --store PATH",
+				  (unsigned)uid);
+			return -1;
+		}
+		return fit(buf, len, pw->pw_dir, "/.local/share/" STORE_SUBPATH);
+	}
+	const char *xdg = getenv("XDG_DATA_HOME");
+	if (xdg != NULL && xdg[0] == '/') /* the spec ignores relative paths */
+		return fit(buf, len, xdg, "/" STORE_SUBPATH);
+	const char *home = getenv("HOME");
+	if (home == NULL || home[0] != '/') {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw != NULL ? pw->pw_dir : NULL;
+	}
+	if (home == NULL || home[0] != '/') {
+		cli_error("no home directory to keep the store in: use --store PATH or HOPWATCH_STORE");
+		return -1;
+	}
+	return fit(buf, len, home, "/.local/share/" STORE_SUBPATH);
+}
+
+static hw_store_t *open_or_say(const char *path, unsigned flags)
+{
+	char err[600];
+	int status;
+	hw_store_t *s = store_open(path, flags, &status, err, sizeof(err));
+	/* Readable but not writable, and current: read it without writing. */
+	if (s == NULL && !(flags & HW_STORE_CREATE) && status == HW_STORE_ERR_READONLY)
+		s = store_open(path, flags | HW_STORE_READONLY, &status, err, sizeof(err));
+	if (s == NULL)
+		cli_error("store: %s", err[0] != '\0' ? err : store_strerror(status));
+	return s;
+}
+
+hw_store_t *cli_store_open(const char *store_path)
+{
+	char path[4096];
+	if (cli_store_path(store_path, path, sizeof(path)) != 0)
+		return NULL;
+	return open_or_say(path, 0);
+}
+
+/* Creates the missing directories above path (mode 0700), handing each to uid under sudo. */
+static int make_parents(const char *path, bool sudo, uid_t uid, gid_t gid)
+{
+	char dir[4096];
+	if (fit(dir, sizeof(dir), path, "") != 0)
+		return -1;
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	struct stat sb;
+	if (stat(dir, &sb) == 0)
+		return 0;
+	/* Each component from the top down, so we know which ones we made. */
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) == 0) {
+			if (sudo && chown(dir, uid, gid) != 0) {
+				cli_error("store: cannot give %s to uid %u: %s", dir, (unsigned)uid,
+					  strerror(errno));
+				return -1;
+			}
+		} else if (errno != EEXIST) {
+			cli_error("store: cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+/* Hands a file SQLite made next to the database (-wal, -shm) to uid, if root has it. */
+static void give_sidecar(const char *path, const char *suffix, uid_t uid, gid_t gid)
+{
+	char side[4200];
+	struct stat sb;
+	snprintf(side, sizeof(side), "%s%s", path, suffix);
+	if (stat(side, &sb) == 0 && sb.st_uid == 0 && chown(side, uid, gid) != 0)
+		cli_error("store: cannot give %s to uid %u: %s", side, (unsigned)uid, strerror(errno));
+}
+
+hw_store_t *cli_store_open_for_trace(const char *store_path)
+{
+	char path[4096];
+	if (cli_store_path(store_path, path, sizeof(path)) != 0)
+		return NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	bool sudo = sudo_user(&uid, &gid);
+	if (make_parents(path, sudo, uid, gid) != 0)
+		return NULL;
+	/* Created here, not by SQLite, so that it is the user's before the WAL files appear:
+	 * SQLite run as root gives those the database's owner. */
+	bool ours = false;
+	if (sudo) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			ours = true;
+			if (fchown(fd, uid, gid) != 0) {
+				cli_error("store: cannot give %s to uid %u: %s", path, (unsigned)uid,
+					  strerror(errno));
+				close(fd);
+				unlink(path);
+				return NULL;
+			}
+			close(fd);
+		}
+	}
+	hw_store_t *s = open_or_say(path, HW_STORE_CREATE);
+	if (s == NULL && ours)
+		unlink(path);
+	if (s != NULL && sudo) {
+		give_sidecar(path, "-wal", uid, gid);
+		give_sidecar(path, "-shm", uid, gid);
+	}
+	return s;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+bool cli_is_run_file(const char *spec)
+{
+	struct stat sb;
+	return strcmp(spec, "-") == 0 || ends_with(spec, ".json") ||
+	       (stat(spec, &sb) == 0 && !S_ISDIR(sb.st_mode));
+}
+
+/* Reads a whole file (or standard input for "-"); NULL after cli_error. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (f == NULL) {
+		cli_error("cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	while (buf != NULL) {
+		if (n == cap) {
+			char *more = cap < (size_t)RUN_FILE_MAX ? realloc(buf, cap * 2) : NULL;
+			if (more == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = more;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	bool failed = buf == NULL || ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (failed) {
+		cli_error("cannot read %s: %s", path, buf == NULL ? "too large or out of memory"
+								 : strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static struct hw_run *load_file(const char *path)
+{
+	size_t len;
+	char *text = slurp(path, &len);
+	if (text == NULL)
+		return NULL;
+	char err[256];
+	struct hw_run *run = NULL;
+	if (json_read_run(text, len, &run, err, sizeof(err)) != HW_OK) {
+		cli_error("%s: %s", strcmp(path, "-") == 0 ? "standard input" : path, err);
+		run = NULL;
+	}
+	free(text);
+	return run;
+}
+
+/* The store id a spec names ("12", "latest", "latest~3"); -1 after cli_error. */
+static int resolve_id(hw_store_t *s, const char *spec, int64_t *id)
+{
+	long n = 0;
+	if (strncmp(spec, "latest", 6) == 0 &&
+	    (spec[6] == '\0' || (spec[6] == '~' && cli_number(spec + 7, 0, 1000000, &n) == 0))) {
+		if (store_latest(s, (unsigned)n, id) != HW_OK) {
+			cli_error("%s", store_errmsg(s));
+			return -1;
+		}
+		return 0;
+	}
+	long v;
+	if (cli_number(spec, 1, LONG_MAX, &v) == 0) {
+		*id = v;
+		return 0;
+	}
+	cli_error("RUN '%s' is not a run id, latest, latest~N or a JSON run file", spec);
+	return -1;
+}
+
+struct hw_run *cli_load_run(const char *spec, const char *store_path)
+{
+	if (cli_is_run_file(spec))
+		return load_file(spec);
+	hw_store_t *s = cli_store_open(store_path);
+	if (s == NULL)
+		return NULL;
+	int64_t id;
+	struct hw_run *run = NULL;
+	if (resolve_id(s, spec, &id) == 0 && store_load_run(s, id, &run) != HW_OK) {
+		cli_error("%s", store_errmsg(s));
+		run = NULL;
+	}
+	store_close(s);
+	return run;
+}
+
+int cli_latest_pair(const char *store_path, struct hw_run **older, struct hw_run **newer)
+{
+	*older = *newer = NULL;
+	hw_store_t *s = cli_store_open(store_path);
+	if (s == NULL)
+		return -1;
+	int64_t a, b;
+	int rc = store_find_comparable(s, &a, &b);
+	if (rc == HW_STORE_ERR_NOTFOUND)
+		cli_error("need two comparable runs: %s", store_errmsg(s));
+	else if (rc != HW_OK)
+		cli_error("%s", store_errmsg(s));
+	else if ((rc = store_load_run(s, a, older)) != HW_OK ||
+		 (rc = store_load_run(s, b, newer)) != HW_OK)
+		cli_error("%s", store_errmsg(s));
+	store_close(s);
+	if (rc != HW_OK) {
+		*older = run_free(*older);
+		*newer = run_free(*newer);
+		return -1;
+	}
+	return 0;
+}

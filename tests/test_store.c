@@ -1,0 +1,1104 @@
+/*
+ * The run store: round trips, listings, latest~N, comparable pairs, the v1 -> v2
+ * migration, refusing newer / foreign / damaged files without touching them, runs that
+ * never finish, and several processes at once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <hopwatch/output.h>
+#include <hopwatch/status.h>
+#include <hopwatch/store.h>
+
+/* 2026-11-24T22:30:00.123456Z */
+#define T0 1795559400123456ULL
+#define HOUR_US 3600000000ULL
+
+/* ---- a scratch directory per test ---- */
+
+struct scratch {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct scratch *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	strcpy(s->dir, "/tmp/hw-test-store.XXXXXX");
+	if (mkdtemp(s->dir) == NULL)
+		return -1;
+	snprintf(s->path, sizeof(s->path), "%s/runs.db", s->dir);
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct scratch *s = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+	int rc = system(cmd);
+	free(s);
+	return rc == 0 ? 0 : -1;
+}
+
+/* ---- synthetic runs ---- */
+
+static struct hw_addr addr(const char *text)
+{
+	struct hw_addr a;
+	assert_int_equal(hw_addr_parse(text, &a), HW_OK);
+	return a;
+}
+
+static struct hw_trace *new_trace(const char *src, const char *dst, uint16_t flow_id,
+				  uint8_t max)
+{
+	struct hw_flow f;
+	memset(&f, 0, sizeof(f));
+	f.method = HW_METHOD_UDP;
+	f.src = addr(src);
+	f.dst = addr(dst);
+	f.flow_id = flow_id;
+	f.sport = (uint16_t)(HW_FLOW_BASE + flow_id);
+	f.dport = HW_UDP_DPORT;
+	struct hw_trace *t = trace_new(&f, 1, max, 3);
+	assert_non_null(t);
+	return t;
+}
+
+static struct hw_reply *add(struct hw_trace *t, uint8_t ttl, uint8_t attempt, const char *from,
+			    enum hw_reply_kind kind, uint8_t type, uint8_t code, double rtt)
+{
+	struct hw_reply r;
+	struct hw_hop *hop = trace_hop(t, ttl);
+	assert_non_null(hop);
+	memset(&r, 0, sizeof(r));
+	r.addr = addr(from);
+	r.attempt = attempt;
+	r.kind = kind;
+	r.icmp_type = type;
+	r.icmp_code = code;
+	r.rtt_ms = rtt;
+	r.reply_ttl = (uint8_t)(65 - ttl);
+	r.quoted_ttl = 1;
+	r.ipid = (uint16_t)(1000 + ttl * 10 + attempt);
+	assert_int_equal(hop_add_reply(hop, &r), HW_OK);
+	hop->probes_sent = hop->probes_sent > attempt ? hop->probes_sent : (uint32_t)attempt + 1;
+	t->probes_sent++;
+	t->replies++;
+	return &hop->replies[hop->n_replies - 1];
+}
+
+/* A Paris trace of `hops` routers then the destination; an MPLS hop at TTL 2. */
+static struct hw_trace *paris_trace(const char *dst, uint16_t flow, unsigned hops, bool reach)
+{
+	struct hw_trace *t = new_trace("198.18.0.2", dst, flow, 30);
+	char a[HW_ADDRSTRLEN];
+	for (unsigned ttl = 1; ttl <= hops; ttl++) {
+		snprintf(a, sizeof(a), "198.18.%u.1", ttl);
+		for (uint8_t k = 0; k < 3; k++)
+			add(t, (uint8_t)ttl, k, a, HW_REPLY_TIME_EXCEEDED, 11, 0, 0.1 * ttl + k);
+	}
+	if (hops >= 2) {
+		struct hw_mpls_label lsp[2] = {{16, 0, 0, 1}, {24005, 3, 1, 2}};
+		assert_int_equal(hw_reply_set_mpls(&trace_hop(t, 2)->replies[0], lsp, 2), HW_OK);
+	}
+	uint8_t last = (uint8_t)(hops + 1);
+	if (reach) {
+		add(t, last, 0, dst, HW_REPLY_UNREACH, 3, 3, 2.5);
+		t->stop_reason = HW_STOP_COMPLETED;
+	} else {
+		trace_hop(t, last)->probes_sent = 3;
+		t->probes_sent += 3;
+		t->stop_reason = HW_STOP_GAPLIMIT;
+	}
+	t->stop_ttl = last;
+	trace_truncate(t, last);
+	t->start_unix_us = T0 + 1000;
+	t->duration_ms = 42.125;
+	return t;
+}
+
+/* A multipath trace: two branches at TTL 2 that meet at TTL 3, links and a diamond. */
+static struct hw_trace *mp_trace(const char *dst)
+{
+	struct hw_trace *t = new_trace("198.18.0.2", dst, 0, 16);
+	t->multipath = HW_MULTIPATH_LITE;
+	t->confidence = 95;
+	t->probes_per_hop = 0;
+	add(t, 1, 0, "198.18.1.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.1);
+	add(t, 1, 0, "198.18.1.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.1)->flow_id = 1;
+	add(t, 2, 0, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.2);
+	add(t, 2, 0, "198.18.5.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.2)->flow_id = 1;
+	add(t, 3, 0, "198.18.9.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.3);
+	add(t, 3, 0, "198.18.9.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.3)->flow_id = 1;
+	add(t, 4, 0, dst, HW_REPLY_UNREACH, 3, 3, 0.4);
+	trace_hop(t, 2)->per_packet = true;
+	struct hw_link l = {addr("198.18.1.2"), addr("198.18.2.2"), 1, false};
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	l.to = addr("198.18.5.2");
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	l = (struct hw_link){addr("198.18.2.2"), addr("198.18.9.2"), 2, true};
+	assert_int_equal(trace_add_link(t, &l), HW_OK);
+	struct hw_diamond d = {1, 3, addr("198.18.1.2"), addr("198.18.9.2"), 2, 2};
+	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
+	t->stop_reason = HW_STOP_COMPLETED;
+	t->stop_ttl = 4;
+	trace_truncate(t, 4);
+	t->start_unix_us = T0 + 2000;
+	t->duration_ms = 7.5;
+	return t;
+}
+
+static struct hw_run *new_run(uint64_t start, const char *tag, const char *options)
+{
+	struct hw_run *run = run_new();
+	assert_non_null(run);
+	run->start_unix_us = start;
+	run->vantage = strdup("vp-1");
+	run->tool_version = strdup("hopwatch test");
+	run->tag = tag != NULL ? strdup(tag) : NULL;
+	run->options = options != NULL ? strdup(options) : NULL;
+	return run;
+}
+
+static void put(struct hw_run *run, struct hw_trace *t)
+{
+	assert_int_equal(run_add_trace(run, t), HW_OK);
+}
+
+#define OPTS_A "method=udp dport=33434 flow=0 first=1 max=30 q=3 multipath=none"
+#define OPTS_B "method=icmp dport=0 flow=0 first=1 max=30 q=3 multipath=none"
+
+/* Replies, MPLS, a named target, a network, multipath, an unreached destination. */
+static struct hw_run *rich_run(void)
+{
+	struct hw_run *run = new_run(T0, "nightly", OPTS_A);
+	struct hw_trace *a = paris_trace("198.18.3.2", 0, 2, true);
+	a->target = strdup("www.example.net");
+	put(run, a);
+	struct hw_trace *b = paris_trace("198.51.100.1", 0, 3, false);
+	b->target = strdup("198.51.100.0/22");
+	b->network = strdup("198.51.100.0/24");
+	/* Annotation: kept as far as the JSON document carries it. */
+	struct hw_addr_info *info = trace_info_add(b, &trace_hop(b, 1)->replies[0].addr);
+	assert_non_null(info);
+	info->name = strdup("r1.example.net");
+	info->name_status = HW_LOOKUP_OK;
+	put(run, b);
+	put(run, mp_trace("198.18.9.9"));
+	return run;
+}
+
+static char *json_of(const struct hw_run *run)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(json_write_run(run, f), HW_OK);
+	fclose(f);
+	return buf;
+}
+
+static hw_store_t *open_ok(const char *path, unsigned flags)
+{
+	char err[512];
+	int status = 1;
+	hw_store_t *s = store_open(path, flags, &status, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("store_open(%s): %d %s", path, status, err);
+	assert_int_equal(status, HW_OK);
+	return s;
+}
+
+static int64_t save(hw_store_t *s, const struct hw_run *run)
+{
+	int64_t id = 0;
+	int rc = store_save_run(s, run, &id);
+	if (rc != HW_OK)
+		fail_msg("store_save_run: %d %s", rc, store_errmsg(s));
+	assert_true(id > 0);
+	return id;
+}
+
+static struct hw_run *load(hw_store_t *s, int64_t id)
+{
+	struct hw_run *run = NULL;
+	int rc = store_load_run(s, id, &run);
+	if (rc != HW_OK)
+		fail_msg("store_load_run(%" PRId64 "): %d %s", id, rc, store_errmsg(s));
+	return run;
+}
+
+/* ---- round trip ---- */
+
+static void test_round_trip(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	assert_int_equal(store_schema_version(s), HW_STORE_SCHEMA);
+	struct hw_run *run = rich_run();
+	int64_t id = save(s, run);
+	struct hw_run *back = load(s, id);
+	assert_int_equal(back->id, id);
+	assert_string_equal(back->tag, "nightly");
+	assert_string_equal(back->options, OPTS_A);
+	assert_int_equal(back->n_traces, 3);
+	assert_string_equal(back->traces[1]->network, "198.51.100.0/24");
+	assert_int_equal(back->traces[0]->hops[1].replies[0].n_mpls, 2);
+	assert_int_equal(back->traces[0]->hops[1].replies[0].mpls[1].label, 24005);
+	assert_int_equal(back->traces[2]->n_links, 3);
+	assert_int_equal(back->traces[2]->n_diamonds, 1);
+	assert_true(back->traces[2]->hops[1].per_packet);
+	/* The same document as the run it came from: everything the JSON carries. */
+	char *want = json_of(run), *got = json_of(back);
+	assert_string_equal(got, want);
+	free(got);
+	run_free(back);
+
+	/* And again from another handle, after the first is gone. */
+	store_close(s);
+	s = open_ok(sc->path, 0);
+	back = load(s, id);
+	got = json_of(back);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	run_free(back);
+	assert_int_equal(store_load_run(s, id + 1, &back), HW_STORE_ERR_NOTFOUND);
+	assert_null(back);
+	assert_non_null(strstr(store_errmsg(s), "no run"));
+	run_free(run);
+	store_close(s);
+}
+
+static void test_open_missing(void **state)
+{
+	struct scratch *sc = *state;
+	char err[512];
+	int status = 0;
+	assert_null(store_open(sc->path, 0, &status, err, sizeof(err)));
+	assert_int_equal(status, HW_STORE_ERR_NOTFOUND);
+	assert_non_null(strstr(err, sc->path));
+	assert_null(store_open(sc->path, HW_STORE_READONLY, &status, err, sizeof(err)));
+	assert_int_equal(status, HW_STORE_ERR_NOTFOUND);
+	assert_int_equal(access(sc->path, F_OK), -1); /* nothing created */
+	char dir[160];
+	snprintf(dir, sizeof(dir), "%s/no/such/dir/runs.db", sc->dir);
+	assert_null(store_open(dir, HW_STORE_CREATE, &status, err, sizeof(err)));
+	assert_true(status < 0);
+	/* A directory is not a store. */
+	assert_null(store_open(sc->dir, HW_STORE_CREATE, &status, err, sizeof(err)));
+	assert_int_equal(status, HW_STORE_ERR_NOTSTORE);
+	assert_null(store_open(NULL, HW_STORE_CREATE, &status, err, sizeof(err)));
+	assert_int_equal(status, HW_ERR_INVAL);
+	assert_null(store_close(NULL));
+}
+
+/* ---- listing ---- */
+
+struct listing {
+	size_t n;
+	int64_t ids[16];
+	struct hw_run_summary first;
+	char sources[128], method[16];
+};
+
+static int collect(void *arg, const struct hw_run_summary *r)
+{
+	struct listing *l = arg;
+	if (l->n == 0) {
+		l->first = *r;
+		snprintf(l->sources, sizeof(l->sources), "%s", r->sources ? r->sources : "(null)");
+		snprintf(l->method, sizeof(l->method), "%s", r->method ? r->method : "(null)");
+		l->first.vantage = l->first.tool = l->first.tag = l->first.options = NULL;
+	}
+	if (l->n < 16)
+		l->ids[l->n] = r->id;
+	l->n++;
+	return 0;
+}
+
+static struct listing list(hw_store_t *s, const struct hw_store_filter *f)
+{
+	struct listing l;
+	memset(&l, 0, sizeof(l));
+	int rc = store_list_runs(s, f, collect, &l);
+	if (rc != HW_OK)
+		fail_msg("store_list_runs: %d %s", rc, store_errmsg(s));
+	return l;
+}
+
+static int stop_at_two(void *arg, const struct hw_run_summary *r)
+{
+	(void)r;
+	return ++*(int *)arg == 2 ? 7 : 0;
+}
+
+static void test_list_filters(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	/* Saved out of time order: listings go by start time. */
+	struct hw_run *r1 = rich_run();                       /* T0, nightly */
+	struct hw_run *r2 = new_run(T0 + 2 * HOUR_US, NULL, OPTS_B);
+	struct hw_trace *t = paris_trace("198.18.3.2", 0, 2, true);
+	t->method = HW_METHOD_ICMP;
+	t->src = addr("198.18.0.3");
+	put(r2, t);
+	struct hw_run *r3 = new_run(T0 + HOUR_US, "nightly", OPTS_A);
+	put(r3, paris_trace("203.0.113.9", 0, 2, false));
+	int64_t id1 = save(s, r1), id2 = save(s, r2), id3 = save(s, r3);
+
+	struct listing l = list(s, NULL);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.ids[0], id2);
+	assert_int_equal(l.ids[1], id3);
+	assert_int_equal(l.ids[2], id1);
+	assert_int_equal(l.first.start_unix_us, T0 + 2 * HOUR_US);
+	assert_int_equal(l.first.n_traces, 1);
+	assert_int_equal(l.first.n_completed, 1);
+	assert_string_equal(l.sources, "198.18.0.3");
+	assert_string_equal(l.method, "icmp");
+
+	struct hw_store_filter f = {.tag = "nightly"};
+	l = list(s, &f);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ids[0], id3);
+	assert_int_equal(l.ids[1], id1);
+	f = (struct hw_store_filter){.target = "198.18.3.2"}; /* a destination */
+	l = list(s, &f);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ids[0], id2);
+	assert_int_equal(l.ids[1], id1);
+	assert_int_equal(l.first.n_completed, 1);
+	f.target = "www.example.net"; /* a target name */
+	l = list(s, &f);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ids[0], id1);
+	assert_int_equal(l.first.n_traces, 3);
+	assert_int_equal(l.first.n_completed, 2);
+	assert_string_equal(l.method, "udp");
+	f.target = "198.51.100.0/24"; /* a network */
+	l = list(s, &f);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ids[0], id1);
+	f.target = "198.51.100.0/22"; /* the prefix the user gave */
+	assert_int_equal(list(s, &f).n, 1);
+	f.target = "192.0.2.1";
+	assert_int_equal(list(s, &f).n, 0);
+	f = (struct hw_store_filter){.since_unix_us = T0 + HOUR_US};
+	l = list(s, &f);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ids[1], id3);
+	f.tag = "nightly";
+	l = list(s, &f);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ids[0], id3);
+	f = (struct hw_store_filter){.limit = 1};
+	l = list(s, &f);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.ids[0], id2);
+	int seen = 0;
+	assert_int_equal(store_list_runs(s, NULL, stop_at_two, &seen), 7);
+	assert_int_equal(seen, 2);
+	run_free(r1);
+	run_free(r2);
+	run_free(r3);
+	store_close(s);
+}
+
+static void test_latest(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	int64_t id;
+	assert_int_equal(store_latest(s, 0, &id), HW_STORE_ERR_NOTFOUND);
+	int64_t ids[4];
+	/* Start times 3, 1, 2, 2 hours: equal times fall back to the higher id. */
+	static const unsigned hours[4] = {3, 1, 2, 2};
+	for (int i = 0; i < 4; i++) {
+		struct hw_run *r = new_run(T0 + hours[i] * HOUR_US, NULL, OPTS_A);
+		put(r, paris_trace("198.18.3.2", 0, 1, true));
+		ids[i] = save(s, r);
+		run_free(r);
+	}
+	static const int order[4] = {0, 3, 2, 1};
+	for (unsigned n = 0; n < 4; n++) {
+		assert_int_equal(store_latest(s, n, &id), HW_OK);
+		assert_int_equal(id, ids[order[n]]);
+	}
+	assert_int_equal(store_latest(s, 4, &id), HW_STORE_ERR_NOTFOUND);
+	assert_non_null(strstr(store_errmsg(s), "latest~4"));
+	store_close(s);
+}
+
+/* ---- comparable runs ---- */
+
+static int64_t save_targets(hw_store_t *s, unsigned hour, const char *options, const char *a,
+			    const char *b, uint16_t flow)
+{
+	struct hw_run *r = new_run(T0 + hour * HOUR_US, NULL, options);
+	put(r, paris_trace(a, flow, 2, true));
+	if (b != NULL)
+		put(r, paris_trace(b, flow, 2, hour % 2 == 0));
+	int64_t id = save(s, r);
+	run_free(r);
+	return id;
+}
+
+static void test_comparable(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	int64_t older, newer;
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_STORE_ERR_NOTFOUND);
+	int64_t a = save_targets(s, 1, OPTS_A, "198.18.3.2", "198.18.4.2", 0);
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_STORE_ERR_NOTFOUND);
+	/* The same targets in another order, other results: comparable. */
+	int64_t b = save_targets(s, 2, OPTS_A, "198.18.4.2", "198.18.3.2", 0);
+	int64_t c = save_targets(s, 3, OPTS_B, "198.18.3.2", "198.18.4.2", 0); /* options */
+	int64_t d = save_targets(s, 4, OPTS_A, "198.18.3.2", NULL, 0);         /* targets */
+	int64_t e = save_targets(s, 5, OPTS_A, "198.18.3.2", "198.18.4.2", 7); /* flow ids */
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_OK);
+	assert_int_equal(older, a);
+	assert_int_equal(newer, b);
+	assert_int_equal(store_comparable(s, a, b), 1);
+	assert_int_equal(store_comparable(s, a, c), 0);
+	assert_int_equal(store_comparable(s, a, d), 0);
+	assert_int_equal(store_comparable(s, a, e), 0);
+	assert_int_equal(store_comparable(s, a, 999), HW_STORE_ERR_NOTFOUND);
+	/* A newer run like d: now (d, f) is the newest pair, a run like b further skips a. */
+	int64_t f = save_targets(s, 6, OPTS_A, "198.18.3.2", NULL, 0);
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_OK);
+	assert_int_equal(older, d);
+	assert_int_equal(newer, f);
+	int64_t g = save_targets(s, 7, OPTS_A, "198.18.3.2", "198.18.4.2", 0);
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_OK);
+	assert_int_equal(older, b);
+	assert_int_equal(newer, g);
+	/* A name target compares by its name, whatever address it had. */
+	struct hw_run *r1 = new_run(T0 + 8 * HOUR_US, NULL, OPTS_A);
+	struct hw_trace *t = paris_trace("198.18.3.2", 0, 2, true);
+	t->target = strdup("www.example.net");
+	put(r1, t);
+	struct hw_run *r2 = new_run(T0 + 9 * HOUR_US, NULL, OPTS_A);
+	t = paris_trace("198.18.7.7", 0, 2, true);
+	t->target = strdup("www.example.net");
+	put(r2, t);
+	int64_t h = save(s, r1), i = save(s, r2);
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_OK);
+	assert_int_equal(older, h);
+	assert_int_equal(newer, i);
+	run_free(r1);
+	run_free(r2);
+	store_close(s);
+}
+
+/* ---- runs that never finish ---- */
+
+static void test_abort_and_spool(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	struct hw_run *run = rich_run();
+	assert_int_equal(store_add_trace(s, run->traces[0]), HW_ERR_INVAL); /* no run begun */
+	assert_int_equal(store_begin_run(s, run), HW_OK);
+	assert_int_equal(store_begin_run(s, run), HW_ERR_INVAL); /* one at a time */
+	assert_int_equal(store_add_trace(s, run->traces[0]), HW_OK);
+	store_abort_run(s);
+	assert_int_equal(list(s, NULL).n, 0);
+	store_abort_run(s); /* none begun: fine */
+
+	/* Two handles with runs open at once: neither blocks the other. */
+	hw_store_t *s2 = open_ok(sc->path, 0);
+	assert_int_equal(store_begin_run(s, run), HW_OK);
+	assert_int_equal(store_begin_run(s2, run), HW_OK);
+	for (size_t i = 0; i < run->n_traces; i++) {
+		assert_int_equal(store_add_trace(s, run->traces[i]), HW_OK);
+		assert_int_equal(store_add_trace(s2, run->traces[run->n_traces - 1 - i]), HW_OK);
+	}
+	/* Readers see nothing of a run before its commit. */
+	assert_int_equal(list(s2, NULL).n, 0);
+	int64_t id2, id1;
+	assert_int_equal(store_commit_run(s2, &id2), HW_OK);
+	assert_int_equal(store_commit_run(s, &id1), HW_OK);
+	assert_int_equal(store_commit_run(s, &id1), HW_ERR_INVAL); /* over */
+	struct hw_run *back = load(s, id2);
+	assert_int_equal(back->n_traces, 3);
+	assert_int_equal(back->traces[0]->multipath, HW_MULTIPATH_LITE); /* added order */
+	run_free(back);
+	back = load(s2, id1);
+	assert_int_equal(back->traces[0]->multipath, HW_MULTIPATH_NONE);
+	run_free(back);
+
+	/* A handle closed in the middle of a run stores nothing of it. */
+	assert_int_equal(store_begin_run(s2, run), HW_OK);
+	assert_int_equal(store_add_trace(s2, run->traces[0]), HW_OK);
+	store_close(s2);
+	assert_int_equal(list(s, NULL).n, 2);
+
+	/* A read-only handle never writes. */
+	s2 = open_ok(sc->path, HW_STORE_READONLY);
+	assert_int_equal(store_begin_run(s2, run), HW_ERR_INVAL);
+	assert_int_equal(list(s2, NULL).n, 2);
+	store_close(s2);
+
+	/* A trace the JSON schema refuses fails the run; nothing is stored. */
+	assert_int_equal(store_begin_run(s, run), HW_OK);
+	struct hw_trace *bad = paris_trace("198.18.3.2", 0, 1, true);
+	bad->duration_ms = -1;
+	assert_int_equal(store_add_trace(s, bad), HW_ERR_INVAL);
+	assert_int_equal(store_add_trace(s, run->traces[0]), HW_ERR_INVAL);
+	assert_int_equal(store_commit_run(s, &id1), HW_ERR_INVAL);
+	assert_int_equal(list(s, NULL).n, 2);
+	trace_free(bad);
+	run_free(run);
+	store_close(s);
+}
+
+/* ---- files refused and left alone ---- */
+
+struct snapshot {
+	char *bytes;
+	size_t len;
+	struct timespec mtime;
+};
+
+static struct snapshot snap(const char *path)
+{
+	struct snapshot s = {0};
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	s.mtime = sb.st_mtim;
+	s.len = (size_t)sb.st_size;
+	s.bytes = malloc(s.len + 1);
+	assert_non_null(s.bytes);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(s.bytes, 1, s.len, f), s.len);
+	fclose(f);
+	return s;
+}
+
+static void assert_untouched(const char *path, struct snapshot *before)
+{
+	struct snapshot now = snap(path);
+	assert_int_equal(now.len, before->len);
+	assert_memory_equal(now.bytes, before->bytes, now.len);
+	assert_int_equal(now.mtime.tv_sec, before->mtime.tv_sec);
+	assert_int_equal(now.mtime.tv_nsec, before->mtime.tv_nsec);
+	char side[256];
+	static const char *const sides[] = {"-wal", "-shm", "-journal"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(side, sizeof(side), "%s%s", path, sides[i]);
+		assert_int_equal(access(side, F_OK), -1);
+	}
+	free(now.bytes);
+	free(before->bytes);
+}
+
+/* Opens path (which must be refused with `want`), whose reason must mention `says`. */
+static void assert_refused(const char *path, unsigned flags, int want, const char *says)
+{
+	char err[512];
+	int status = 0;
+	struct snapshot before = snap(path);
+	hw_store_t *s = store_open(path, flags, &status, err, sizeof(err));
+	if (s != NULL)
+		fail_msg("%s was not refused", path);
+	assert_int_equal(status, want);
+	if (strstr(err, says) == NULL)
+		fail_msg("'%s' does not say '%s'", err, says);
+	assert_non_null(strstr(err, path));
+	assert_untouched(path, &before);
+}
+
+static void write_file(const char *path, const void *bytes, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	/* An old mtime: a rewrite would show even within one clock tick. */
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+}
+
+/* A plain SQLite database, rollback journal, built with SQL. */
+static void make_db(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("fixture: %s", msg);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* A store of ours, checkpointed and back in rollback mode: everything in the one file. */
+static void make_store(const char *path, unsigned runs)
+{
+	hw_store_t *s = open_ok(path, HW_STORE_CREATE);
+	for (unsigned i = 0; i < runs; i++) {
+		struct hw_run *r = rich_run();
+		save(s, r);
+		run_free(r);
+	}
+	store_close(s);
+	make_db(path, "PRAGMA journal_mode = DELETE");
+}
+
+static void test_not_sqlite(void **state)
+{
+	struct scratch *sc = *state;
+	static const char text[] =
+		"This is somebody's notes file, not a database. It is long enough to hold a "
+		"whole SQLite header, so only the magic string tells.\n";
+	write_file(sc->path, text, sizeof(text) - 1);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "not an SQLite database");
+	assert_refused(sc->path, 0, HW_STORE_ERR_NOTSTORE, "not an SQLite database");
+	write_file(sc->path, "SQLite", 6); /* shorter than a header */
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "not an SQLite database");
+	/* The magic, then garbage: a damaged page size. */
+	char junk[4096];
+	memset(junk, 0xa5, sizeof(junk));
+	memcpy(junk, "SQLite format 3", 16);
+	junk[16] = 0x03, junk[17] = 0x00; /* 768: not a power of two */
+	write_file(sc->path, junk, sizeof(junk));
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "damaged");
+}
+
+static void test_foreign_sqlite(void **state)
+{
+	struct scratch *sc = *state;
+	make_db(sc->path, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);"
+			  "INSERT INTO notes (body) VALUES ('keep me');");
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, sc->path, old, 0), 0);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "not a hopwatch store");
+	/* Another program's application id: refused from the header alone. */
+	make_db(sc->path, "PRAGMA application_id = 1234");
+	assert_int_equal(utimensat(AT_FDCWD, sc->path, old, 0), 0);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "another program");
+}
+
+static void test_truncated_and_corrupt(void **state)
+{
+	struct scratch *sc = *state;
+	make_store(sc->path, 6);
+	struct snapshot whole = snap(sc->path);
+	assert_true(whole.len >= 8 * 4096);
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+
+	/* Cut at a page boundary: fewer pages than the header announces. */
+	write_file(sc->path, whole.bytes, whole.len / 2 / 4096 * 4096);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "truncated");
+	/* Cut mid-page. */
+	write_file(sc->path, whole.bytes, whole.len - 1000);
+	assert_refused(sc->path, 0, HW_STORE_ERR_NOTSTORE, "truncated");
+
+	/* Page 1 past the header (the schema) overwritten. */
+	char *bad = malloc(whole.len);
+	assert_non_null(bad);
+	memcpy(bad, whole.bytes, whole.len);
+	memset(bad + 100, 0x5a, 4096 - 100);
+	write_file(sc->path, bad, whole.len);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, sc->path);
+
+	/* A damaged inner page: found before the first write (the switch to WAL). */
+	memcpy(bad, whole.bytes, whole.len);
+	memset(bad + whole.len - 2 * 4096, 0x5a, 4096);
+	write_file(sc->path, bad, whole.len);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NOTSTORE, "damaged");
+	free(bad);
+
+	/* The intact file still opens and holds its runs. */
+	write_file(sc->path, whole.bytes, whole.len);
+	assert_int_equal(utimensat(AT_FDCWD, sc->path, old, 0), 0);
+	hw_store_t *s = open_ok(sc->path, 0);
+	assert_int_equal(list(s, NULL).n, 6);
+	store_close(s);
+	free(whole.bytes);
+}
+
+static void test_newer_refused(void **state)
+{
+	struct scratch *sc = *state;
+	make_store(sc->path, 1);
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", HW_STORE_SCHEMA + 1);
+	make_db(sc->path, sql);
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, sc->path, old, 0), 0);
+	assert_refused(sc->path, HW_STORE_CREATE, HW_STORE_ERR_NEWER, "newer than this hopwatch");
+	assert_refused(sc->path, HW_STORE_READONLY, HW_STORE_ERR_NEWER, "use a newer hopwatch");
+	/* Newer, but only in a WAL not yet checkpointed: SQLite tells, still nothing written. */
+	assert_int_equal(unlink(sc->path), 0);
+	make_store(sc->path, 1);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	char err[512];
+	int status = 0;
+	/* The other connection stays open: its WAL is the only place the version is. */
+	assert_null(store_open(sc->path, 0, &status, err, sizeof(err)));
+	assert_int_equal(status, HW_STORE_ERR_NEWER);
+	sqlite3_close(db);
+}
+
+/* ---- migration ---- */
+
+/* What a version-1 hopwatch wrote, spelled out here: the fixture must not follow the code. */
+static const char V1_SCHEMA[] =
+	"PRAGMA application_id = 1213690740;" /* 0x48577374, "HWst" */
+	"PRAGMA journal_mode = WAL;"
+	"CREATE TABLE runs (id INTEGER PRIMARY KEY, start_us INTEGER NOT NULL, vantage TEXT,"
+	" sources TEXT, tool TEXT, tag TEXT, options TEXT, method TEXT,"
+	" n_traces INTEGER NOT NULL, n_completed INTEGER NOT NULL);"
+	"CREATE TABLE traces (run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL,"
+	" target TEXT, network TEXT, dst TEXT NOT NULL, src TEXT, flow_id INTEGER NOT NULL,"
+	" stop_reason TEXT NOT NULL, doc TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX traces_run ON traces(run_id, idx);"
+	"CREATE INDEX traces_target ON traces(target);"
+	"CREATE INDEX traces_network ON traces(network);"
+	"CREATE INDEX traces_dst ON traces(dst);"
+	"CREATE INDEX runs_start ON runs(start_us);"
+	"PRAGMA user_version = 1;";
+
+/* Writes a run the way version 1 did, straight into the fixture. */
+static void v1_insert(sqlite3 *db, const struct hw_run *run)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO runs (start_us, vantage, sources, tool, "
+					    "tag, options, method, n_traces, n_completed) VALUES "
+					    "(?, ?, '198.18.0.2', ?, ?, ?, 'udp', ?, 0)", -1, &st,
+					    NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, (int64_t)run->start_unix_us);
+	sqlite3_bind_text(st, 2, run->vantage, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, run->tool_version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, run->tag, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, run->options, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)run->n_traces);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	int64_t id = sqlite3_last_insert_rowid(db);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO traces VALUES (?, ?, ?, ?, ?, "
+					    "'198.18.0.2', ?, 'completed', ?)", -1, &st, NULL),
+			 SQLITE_OK);
+	for (size_t i = 0; i < run->n_traces; i++) {
+		const struct hw_trace *t = run->traces[i];
+		char dst[HW_ADDRSTRLEN], *doc;
+		assert_int_equal(json_trace_dump(t, &doc), HW_OK);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		sqlite3_bind_text(st, 3, t->target, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, t->network, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, hw_addr_str(&t->dst, dst, sizeof(dst)), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 6, t->flow_id);
+		sqlite3_bind_text(st, 7, doc, -1, free);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
+static void test_migration_v1(void **state)
+{
+	struct scratch *sc = *state;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V1_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+	struct hw_run *r1 = rich_run(), *r2 = rich_run(), *other = new_run(T0 + 5, NULL, OPTS_B);
+	r2->start_unix_us = T0 + HOUR_US;
+	put(other, paris_trace("198.18.3.2", 0, 2, true));
+	v1_insert(db, r1);
+	v1_insert(db, r2);
+	v1_insert(db, other);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	/* Read-only, it cannot be migrated: said so, and left alone. */
+	char err[512];
+	int status = 0;
+	assert_null(store_open(sc->path, HW_STORE_READONLY, &status, err, sizeof(err)));
+	if (status != HW_STORE_ERR_OLDER)
+		fail_msg("%d %s", status, err);
+	assert_non_null(strstr(err, "version 1"));
+
+	hw_store_t *s = open_ok(sc->path, 0);
+	assert_int_equal(store_schema_version(s), HW_STORE_SCHEMA);
+	assert_int_equal(list(s, NULL).n, 3);
+	int64_t older, newer;
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_OK);
+	assert_int_equal(older, 1);
+	assert_int_equal(newer, 2);
+	struct hw_run *back = load(s, 2);
+	char *want = json_of(r2), *got = json_of(back);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	run_free(back);
+	/* The migrated key is the key a new run gets: a run saved now compares with them. */
+	r1->start_unix_us = T0 + 2 * HOUR_US;
+	int64_t id = save(s, r1);
+	assert_int_equal(store_comparable(s, 1, id), 1);
+	assert_int_equal(store_comparable(s, 3, id), 0);
+	assert_int_equal(store_find_comparable(s, &older, &newer), HW_OK);
+	assert_int_equal(older, 2);
+	assert_int_equal(newer, id);
+	store_close(s);
+
+	/* Migrated for good: the file says version 2, and opens read-only now. */
+	assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), HW_STORE_SCHEMA);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	s = open_ok(sc->path, HW_STORE_READONLY);
+	assert_int_equal(list(s, NULL).n, 4);
+	store_close(s);
+	run_free(r1);
+	run_free(r2);
+	run_free(other);
+}
+
+/* ---- several processes ---- */
+
+#define WRITER_RUNS 30
+#define TRACES_PER_RUN 12
+
+/* Each run's traces all carry the run's mark in their target: a torn run would show. */
+static struct hw_run *marked_run(unsigned writer, unsigned k)
+{
+	char mark[32];
+	snprintf(mark, sizeof(mark), "w%u-r%u", writer, k);
+	struct hw_run *r = new_run(T0 + (uint64_t)k * 1000, mark, OPTS_A);
+	for (unsigned i = 0; i < TRACES_PER_RUN; i++) {
+		char dst[32];
+		snprintf(dst, sizeof(dst), "198.18.%u.%u", writer, i + 1);
+		struct hw_trace *t = paris_trace(dst, 0, 3 + i % 5, i % 3 != 0);
+		t->target = strdup(mark);
+		if (r == NULL || run_add_trace(r, t) != HW_OK)
+			_exit(3);
+	}
+	return r;
+}
+
+/* A child process: saves runs in a loop; exit status 0, or what went wrong. */
+static void writer(const char *path, unsigned id)
+{
+	char err[512];
+	int status;
+	hw_store_t *s = store_open(path, HW_STORE_CREATE, &status, err, sizeof(err));
+	if (s == NULL) {
+		fprintf(stderr, "writer %u: %s\n", id, err);
+		_exit(1);
+	}
+	for (unsigned k = 0; k < WRITER_RUNS; k++) {
+		struct hw_run *r = marked_run(id, k);
+		int rc = store_save_run(s, r, NULL);
+		run_free(r);
+		if (rc != HW_OK) {
+			fprintf(stderr, "writer %u run %u: %s\n", id, k, store_errmsg(s));
+			_exit(2);
+		}
+	}
+	store_close(s);
+	_exit(0);
+}
+
+struct check_arg {
+	hw_store_t *s;
+	int problems;
+};
+
+/* Every run listed loads whole: as many traces as its summary says, all of one mark. */
+static int check_run(void *arg, const struct hw_run_summary *sum)
+{
+	struct check_arg *c = arg;
+	(void)sum;
+	c->problems += sum->n_traces != TRACES_PER_RUN;
+	return 0;
+}
+
+static int check_store(hw_store_t *s, int *problems)
+{
+	struct check_arg c = {s, 0};
+	int rc = store_list_runs(s, NULL, check_run, &c);
+	int64_t id;
+	if (rc == HW_OK && (rc = store_latest(s, 0, &id)) == HW_OK) {
+		struct hw_run *run = NULL;
+		if ((rc = store_load_run(s, id, &run)) == HW_OK) {
+			c.problems += run->n_traces != TRACES_PER_RUN;
+			for (size_t i = 0; i < run->n_traces; i++)
+				c.problems += run->tag == NULL || run->traces[i]->target == NULL ||
+					      strcmp(run->tag, run->traces[i]->target) != 0;
+			run_free(run);
+		}
+	}
+	if (rc == HW_STORE_ERR_NOTFOUND) /* nothing committed yet */
+		rc = HW_OK;
+	*problems += c.problems;
+	return rc;
+}
+
+static void test_concurrency(void **state)
+{
+	struct scratch *sc = *state;
+	store_close(open_ok(sc->path, HW_STORE_CREATE));
+	pid_t w1 = fork();
+	assert_true(w1 >= 0);
+	if (w1 == 0)
+		writer(sc->path, 1);
+	pid_t w2 = fork();
+	assert_true(w2 >= 0);
+	if (w2 == 0)
+		writer(sc->path, 2);
+	/* Two readers: this process and a child, each with its own handle. */
+	pid_t r = fork();
+	assert_true(r >= 0);
+	bool child = r == 0;
+	hw_store_t *s = store_open(sc->path, 0, NULL, NULL, 0);
+	int problems = 0, errors = 0, rounds = 0;
+	for (;;) {
+		int rc = s != NULL ? check_store(s, &problems) : HW_STORE_ERR_DB;
+		if (rc != HW_OK) {
+			fprintf(stderr, "reader: %d %s\n", rc, store_errmsg(s));
+			errors++;
+		}
+		rounds++;
+		struct hw_store_filter f = {.tag = "w1-r3"};
+		struct listing l;
+		memset(&l, 0, sizeof(l));
+		if (s != NULL && store_list_runs(s, &f, collect, &l) == HW_OK && l.n > 1)
+			problems++;
+		int done = 0;
+		if (!child) {
+			done = waitpid(w1, NULL, WNOHANG) == w1;
+			if (done)
+				w1 = -1;
+		} else if (rounds >= 200) {
+			done = 1;
+		}
+		if (done || (!child && w1 == -1))
+			break;
+	}
+	store_close(s);
+	if (child)
+		_exit(errors == 0 && problems == 0 ? 0 : 1);
+	int st;
+	assert_int_equal(waitpid(w2, &st, 0), w2);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(waitpid(r, &st, 0), r);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(errors, 0);
+	assert_int_equal(problems, 0);
+	assert_true(rounds > 1);
+	/* writer 1's status: reaped in the loop; its runs and writer 2's all arrived. */
+	s = open_ok(sc->path, 0);
+	assert_int_equal(list(s, NULL).n, 2 * WRITER_RUNS);
+	problems = 0;
+	assert_int_equal(check_store(s, &problems), HW_OK);
+	assert_int_equal(problems, 0);
+	store_close(s);
+}
+
+/* A writer killed (SIGKILL) at an arbitrary moment leaves whole runs and a sound file. */
+static void test_killed_writer(void **state)
+{
+	struct scratch *sc = *state;
+	store_close(open_ok(sc->path, HW_STORE_CREATE));
+	for (int round = 0; round < 3; round++) {
+		pid_t w = fork();
+		assert_true(w >= 0);
+		if (w == 0)
+			writer(sc->path, 3);
+		struct timespec nap = {0, 20000000L + round * 15000000L};
+		nanosleep(&nap, NULL);
+		kill(w, SIGKILL);
+		int st;
+		assert_int_equal(waitpid(w, &st, 0), w);
+		hw_store_t *s = open_ok(sc->path, 0);
+		int problems = 0;
+		assert_int_equal(check_store(s, &problems), HW_OK);
+		assert_int_equal(problems, 0);
+		store_close(s);
+		sqlite3 *db;
+		assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
+		sqlite3_stmt *q;
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(q, 0), "ok");
+		sqlite3_finalize(q);
+		/* No trace without its run, no run short of its traces. */
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM runs r WHERE "
+						    "n_traces != (SELECT count(*) FROM traces t WHERE "
+						    "t.run_id = r.id)) + (SELECT count(*) FROM traces "
+						    "WHERE run_id NOT IN (SELECT id FROM runs))", -1, &q,
+						    NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+}
+
+static void test_strerror(void **state)
+{
+	(void)state;
+	assert_non_null(strstr(store_strerror(HW_STORE_ERR_NEWER), "newer"));
+	assert_non_null(strstr(store_strerror(HW_STORE_ERR_BUSY), "locked"));
+	assert_string_equal(store_strerror(HW_ERR_NOMEM), hw_strerror(HW_ERR_NOMEM));
+	assert_string_equal(store_errmsg(NULL), "");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_round_trip),
+		T(test_open_missing),
+		T(test_list_filters),
+		T(test_latest),
+		T(test_comparable),
+		T(test_abort_and_spool),
+		T(test_not_sqlite),
+		T(test_foreign_sqlite),
+		T(test_truncated_and_corrupt),
+		T(test_newer_refused),
+		T(test_migration_v1),
+		T(test_concurrency),
+		T(test_killed_writer),
+		cmocka_unit_test(test_strerror),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
