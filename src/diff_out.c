@@ -262,16 +262,17 @@ static void headline(const struct hw_diff *d, char *buf, size_t len)
 	}
 }
 
-/* Groups worth a line of their own: several members and something to say. */
+/* Groups worth a line of their own: several members, some of them broken. */
 static bool group_shown(const struct hw_diff_group *g)
 {
-	return g->n_members > 1 &&
-	       (g->n_unreachable > 0 || g->count[HW_DIFF_BROKEN] > 0 || group_changed(g) > 0);
+	return g->n_members > 1 && g->count[HW_DIFF_BROKEN] > 0;
 }
 
-/* True when a target is covered by a group line already. */
+/* True when a broken target is covered by a group line already. */
 static bool in_shown_group(const struct hw_diff *d, size_t target)
 {
+	if (d->targets[target].status != HW_DIFF_BROKEN)
+		return false;
 	for (size_t i = 0; i < d->n_groups; i++) {
 		const struct hw_diff_group *g = &d->groups[i];
 		if (!group_shown(g))
@@ -281,6 +282,27 @@ static bool in_shown_group(const struct hw_diff *d, size_t target)
 				return true;
 	}
 	return false;
+}
+
+/*
+ * The answer lines, each after `prefix`: networks with broken targets, then broken
+ * targets outside them, then every other target that changed.
+ */
+static void summary_lines(const struct hw_diff *d, FILE *out, const char *prefix)
+{
+	char line[2048];
+	for (size_t i = 0; i < d->n_groups; i++)
+		if (group_shown(&d->groups[i]))
+			fprintf(out, "%s%s\n", prefix,
+				diff_group_summary(&d->groups[i], line, sizeof(line)));
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < d->n_targets; i++) {
+			const struct hw_diff_target *t = &d->targets[i];
+			if (!diff_target_changed(t) || (t->status == HW_DIFF_BROKEN) != (pass == 0) ||
+			    in_shown_group(d, i))
+				continue;
+			fprintf(out, "%s%s\n", prefix, diff_target_summary(t, line, sizeof(line)));
+		}
 }
 
 /* ---- text ---- */
@@ -376,12 +398,7 @@ int diff_write_text(const struct hw_diff *d, FILE *out)
 	char line[LINE];
 	headline(d, line, sizeof(line));
 	fprintf(out, "%s\n", line);
-	for (size_t i = 0; i < d->n_groups; i++)
-		if (group_shown(&d->groups[i]))
-			fprintf(out, "  %s\n", diff_group_summary(&d->groups[i], line, sizeof(line)));
-	for (size_t i = 0; i < d->n_targets; i++)
-		if (diff_target_changed(&d->targets[i]) && !in_shown_group(d, i))
-			fprintf(out, "  %s\n", diff_target_summary(&d->targets[i], line, sizeof(line)));
+	summary_lines(d, out, "  ");
 	fputc('\n', out);
 	text_run(out, "old", d->old);
 	text_run(out, "new", d->new);
@@ -656,12 +673,7 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 	fputs("# hopwatch diff\n\n**", out);
 	md_cell(out, line);
 	fputs("**\n\n", out);
-	for (size_t i = 0; i < d->n_groups; i++)
-		if (group_shown(&d->groups[i]))
-			fprintf(out, "- %s\n", diff_group_summary(&d->groups[i], line, sizeof(line)));
-	for (size_t i = 0; i < d->n_targets; i++)
-		if (diff_target_changed(&d->targets[i]) && !in_shown_group(d, i))
-			fprintf(out, "- %s\n", diff_target_summary(&d->targets[i], line, sizeof(line)));
+	summary_lines(d, out, "- ");
 	fputs("\n| | old | new |\n|---|---|---|\n", out);
 	snprintf(a, sizeof(a), "%" PRId64, d->old->id);
 	snprintf(b, sizeof(b), "%" PRId64, d->new->id);
