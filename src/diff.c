@@ -628,7 +628,8 @@ static struct hw_trace **sorted_traces(const struct hw_run *run)
 	struct hw_trace **v = malloc((run->n_traces ? run->n_traces : 1) * sizeof(*v));
 	if (v == NULL)
 		return NULL;
-	memcpy(v, run->traces, run->n_traces * sizeof(*v));
+	if (run->n_traces > 0)
+		memcpy(v, run->traces, run->n_traces * sizeof(*v));
 	qsort(v, run->n_traces, sizeof(*v), by_key);
 	return v;
 }
