@@ -73,11 +73,13 @@ static void cat_where(char *buf, size_t len, const struct hw_diff_break *b)
 		cat(buf, len, " (transit %s)", asn_text(b->transit_asn, x, sizeof(x)));
 }
 
-/* "lost beyond hop 7 198.18.3.1 (AS4837) at the AS4837 → AS131279 border" */
-static void cat_break(char *buf, size_t len, const struct hw_diff_break *b)
+/* "lost beyond hop 7 198.18.3.1 (AS4837) at the AS4837 → AS131279 border"; group: the
+ * break is a common point of several paths. */
+static void cat_break(char *buf, size_t len, const struct hw_diff_break *b, bool group)
 {
 	if (b->last_reached.ttl == 0) {
-		cat(buf, len, "nothing of the old path answers");
+		cat(buf, len, group ? "lost with no hop common to them still answering"
+				    : "lost from the first hop (nothing of the old path answers)");
 	} else {
 		cat(buf, len, "lost beyond ");
 		cat_hop(buf, len, &b->last_reached);
@@ -153,7 +155,7 @@ const char *diff_target_summary(const struct hw_diff_target *t, char *buf, size_
 	switch (t->status) {
 	case HW_DIFF_BROKEN:
 		cat(buf, len, ", ");
-		cat_break(buf, len, &t->brk);
+		cat_break(buf, len, &t->brk, false);
 		break;
 	case HW_DIFF_CHANGED:
 		cat(buf, len, " at ");
@@ -210,14 +212,14 @@ const char *diff_group_summary(const struct hw_diff_group *g, char *buf, size_t 
 	size_t n = g->n_members, broken = g->count[HW_DIFF_BROKEN];
 	if (broken == n) {
 		cat(buf, len, "%zu/%zu targets of %s ", broken, n, g->name);
-		cat_break(buf, len, &g->common);
+		cat_break(buf, len, &g->common, true);
 		return buf;
 	}
 	if (g->n_unreachable > 0) {
 		cat(buf, len, "%zu of %zu %s of %s unreachable", g->n_unreachable, n, unit, g->name);
 		if (broken > 0) {
 			cat(buf, len, " (%zu newly: ", broken);
-			cat_break(buf, len, &g->common);
+			cat_break(buf, len, &g->common, true);
 			cat(buf, len, ")");
 		} else {
 			cat(buf, len, " (none newly)");

@@ -482,6 +482,10 @@ static void test_break_nothing_left(void **state)
 	assert_int_equal(t->brk.first_lost.ttl, 1);
 	assert_addr_is(&t->brk.first_lost.addr, "198.51.100.1");
 	assert_int_equal(t->n_shared, 0);
+	char buf[256];
+	assert_string_equal(diff_target_summary(t, buf, sizeof(buf)),
+			    D ": broken, lost from the first hop (nothing of the old path answers), "
+			    "first lost hop 1 198.51.100.1");
 	done(d, o, n);
 }
 
@@ -788,6 +792,40 @@ static void test_aggregate_partial(void **state)
 	done(d, o, n);
 }
 
+/* Broken members that share no hop still answering: no common point is made up. */
+static void test_aggregate_no_common(void **state)
+{
+	(void)state;
+	struct hw_trace *ov[2], *nv[2];
+	ov[0] = MK("192.0.2.1", "198.51.100.1", "198.51.100.2", "192.0.2.1");
+	ov[1] = MK("192.0.3.1", "198.51.100.9", "198.51.100.2", "192.0.3.1");
+	nv[0] = MK("192.0.2.1", "198.51.100.1", "*", "*");
+	nv[1] = MK("192.0.3.1", "198.51.100.9", "*", "*");
+	for (int i = 0; i < 2; i++)
+		for (struct hw_trace *t = ov[i]; t; t = t == ov[i] ? nv[i] : NULL) {
+			t->target = strdup("192.0.2.0/23");
+			t->network = strdup(i ? "192.0.3.0/24" : "192.0.2.0/24");
+		}
+	struct hw_run *o = run_of(2, ov), *n = run_of(2, nv);
+	struct hw_diff *d;
+	assert_int_equal(diff_runs(o, n, NULL, &d), HW_OK);
+	const struct hw_diff_group *g = group_named(d, "192.0.2.0/23", HW_DIFF_GROUP_PREFIX);
+	assert_int_equal(g->count[HW_DIFF_BROKEN], 2);
+	assert_true(g->has_common);
+	assert_int_equal(g->common.last_reached.ttl, 0);
+	assert_int_equal(g->common.first_lost.ttl, 0);
+	assert_int_equal(d->targets[0].brk.last_reached.ttl, 1);
+	char buf[256];
+	assert_string_equal(diff_group_summary(g, buf, sizeof(buf)),
+			    "2/2 targets of 192.0.2.0/23 lost with no hop common to them still answering");
+	/* Each /24 on its own has its own point. */
+	g = group_named(d, "192.0.3.0/24", HW_DIFF_GROUP_NETWORK);
+	assert_int_equal(g->common.last_reached.ttl, 1);
+	assert_addr_is(&g->common.last_reached.addr, "198.51.100.9");
+	assert_addr_is(&g->common.first_lost.addr, "198.51.100.2");
+	done(d, o, n);
+}
+
 /* ---- writers ---- */
 
 static char *capture(int (*writer)(const struct hw_diff *, FILE *), const struct hw_diff *d)
@@ -985,6 +1023,7 @@ int main(void)
 		cmocka_unit_test(test_aggregate_all_broken),
 		cmocka_unit_test(test_aggregate_same_lost),
 		cmocka_unit_test(test_aggregate_partial),
+		cmocka_unit_test(test_aggregate_no_common),
 		cmocka_unit_test(test_write_json),
 		cmocka_unit_test(test_write_json_changes),
 		cmocka_unit_test(test_write_text),
