@@ -668,6 +668,13 @@ static void md_hop_cell(FILE *out, const struct hw_diff_hop *h)
 	md_cell(out, buf);
 }
 
+/* Networks in the Markdown table: groups of several targets where something happened. */
+static bool md_group_listed(const struct hw_diff_group *g)
+{
+	return g->n_members > 1 &&
+	       (g->n_unreachable > 0 || g->count[HW_DIFF_BROKEN] > 0 || group_changed(g) > 0);
+}
+
 int diff_write_md(const struct hw_diff *d, FILE *out)
 {
 	char line[LINE], a[64], b[64];
@@ -692,13 +699,13 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 
 	size_t shown = 0;
 	for (size_t i = 0; i < d->n_groups; i++)
-		shown += d->groups[i].n_members > 1;
+		shown += md_group_listed(&d->groups[i]);
 	if (shown > 0) {
 		fputs("\n## Networks\n\n| network | targets | unreachable | broken | changed | "
 		      "summary |\n|---|---:|---:|---:|---:|---|\n", out);
 		for (size_t i = 0; i < d->n_groups; i++) {
 			const struct hw_diff_group *g = &d->groups[i];
-			if (g->n_members < 2)
+			if (!md_group_listed(g))
 				continue;
 			fputs("| ", out);
 			md_cell(out, g->name);
@@ -710,8 +717,13 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 	}
 	fputs("\n## Targets\n\n| target | status | last reached | first lost | where | "
 	      "changed hops | silent hops |\n|---|---|---|---|---|---|---|\n", out);
+	size_t quiet = 0;
 	for (size_t i = 0; i < d->n_targets; i++) {
 		const struct hw_diff_target *t = &d->targets[i];
+		if (!diff_target_changed(t) && t->n_silences == 0) {
+			quiet++;
+			continue;
+		}
 		line[0] = '\0';
 		cat_label(line, sizeof(line), t);
 		fputs("| ", out);
@@ -741,6 +753,9 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 		md_cell(out, line[0] ? line : "–");
 		fputs(" |\n", out);
 	}
+	if (quiet > 0)
+		fprintf(out, "\n%zu other target%s: no change, no silent hop.\n", quiet,
+			quiet == 1 ? "" : "s");
 	bool details = false;
 	for (size_t i = 0; i < d->n_targets; i++) {
 		const struct hw_diff_target *t = &d->targets[i];
