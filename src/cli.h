@@ -12,6 +12,7 @@
 #define EXIT_OK 0       /* every trace reached its destination */
 #define EXIT_PARTIAL 1  /* it ran, but some trace stopped before its destination */
 #define EXIT_TROUBLE 2  /* bad usage, unknown host, no privilege, I/O error */
+#define EXIT_CHANGES 1  /* diff: some target changed path or broke */
 
 /* Prints "hopwatch: <message>" as one line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -65,5 +66,6 @@ int cli_latest_pair(const char *store_path, struct hw_run **older, struct hw_run
 int cmd_trace(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

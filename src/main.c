@@ -50,11 +50,13 @@ static void usage(FILE *out)
 	      "                              kept in the store; --no-store skips it)\n"
 	      "  runs [options]              the stored runs, newest first\n"
 	      "  show [options] RUN          one run (RUN: id, latest, latest~N or a JSON file)\n"
+	      "  diff [options] [OLD NEW]    what changed between two runs, where paths broke\n"
 	      "  help                        this text; `hopwatch trace --help` for options\n"
 	      "  version                     print the version\n"
 	      "\n"
 	      "exit status: 0 every trace reached its destination, 1 some trace stopped\n"
-	      "before it, 2 trouble (bad usage, unknown host, no privilege, I/O error)\n",
+	      "before it, 2 trouble (bad usage, unknown host, no privilege, I/O error);\n"
+	      "diff: 0 nothing changed, 1 something changed, 2 trouble\n",
 	      out);
 }
 
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
 		return cmd_runs(argc - 1, argv + 1);
 	if (strcmp(cmd, "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(cmd, "diff") == 0)
+		return cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;
