@@ -50,6 +50,9 @@ unsigned asn_table_lookup(const hw_asn_table_t *table, const struct hw_addr *add
 /* Prefixes held. */
 size_t asn_table_size(const hw_asn_table_t *table);
 
+/* Bytes of memory the table holds (its nodes, origin sets and indexes, with spare room). */
+size_t asn_table_bytes(const hw_asn_table_t *table);
+
 typedef struct hw_as_names hw_as_names_t;
 
 /* An empty AS-name table; NULL on ENOMEM. */
