@@ -47,7 +47,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "commands:\n"
 	      "  trace [options] TARGET...   Paris traceroute toward each target\n"
-	      "  help                        this text; `hopwatch trace --help` for options\n"
+	      "  annotate [options] RUN.json names, origin ASes and AS paths for a stored run\n"
+	      "  help                        this text; `hopwatch COMMAND --help` for options\n"
 	      "  version                     print the version\n"
 	      "\n"
 	      "exit status: 0 every trace reached its destination, 1 some trace stopped\n"
@@ -64,6 +65,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "trace") == 0)
 		return cmd_trace(argc - 1, argv + 1);
+	if (strcmp(cmd, "annotate") == 0)
+		return cmd_annotate(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;

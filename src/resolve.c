@@ -15,6 +15,11 @@
  * its deadline stays with c-ares until c-ares lets go of it; when no lookup still waits
  * for c-ares, ares_cancel ends them all at once.
  *
+ * A server that refuses (ICMP port unreachable: nothing listens there) is no answer
+ * either, but c-ares would keep each question until its try times out. Its socket calls
+ * go through ours, so a refusal is seen: after the c-ares call that saw one, every
+ * question still out is cancelled and fails at once (the one server we have refuses).
+ *
  * Re-entrancy: callers' callbacks run inside ares_process_fd and may start lookups or close
  * the resolver. `depth` counts our frames on the stack; closing inside one only marks the
  * resolver, and the outermost frame destroys it on the way out. Lookups are only ever
@@ -22,6 +27,7 @@
  * resolver_lookup, so a callback never runs before resolver_lookup has returned.
  */
 #include <ares.h>
+#include <errno.h>
 #include <arpa/nameser.h>
 #include <math.h>
 #include <netdb.h>
@@ -31,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <hopwatch/resolve.h>
 #include <hopwatch/status.h>
@@ -90,6 +98,7 @@ struct hw_resolver {
 	int64_t pump_timer;         /* starts queued lookups from the loop; 0: none */
 	unsigned depth;             /* our frames on the stack */
 	bool closing;
+	bool refused;               /* a socket saw ECONNREFUSED: cancel what is out */
 	struct lookup *lookups;     /* every lookup still allocated */
 	struct lookup *qhead, *qtail;
 	size_t pending;             /* lookups not yet answered */
@@ -375,6 +384,11 @@ static void enter(hw_resolver_t *r)
  */
 static void leave(hw_resolver_t *r)
 {
+	if (r->depth == 1 && r->refused && !r->closing) {
+		r->refused = false;
+		/* Their callbacks run now, inside this frame, and report HW_ERR_AGAIN. */
+		ares_cancel(r->ch);
+	}
 	if (r->depth == 1)
 		pump(r);
 	if (--r->depth > 0)
@@ -711,6 +725,49 @@ static int set_server(hw_resolver_t *r, const struct hw_addr *a, int port)
 	return ares_set_servers_ports(r->ch, &node) == ARES_SUCCESS ? HW_OK : HW_ERR_NOMEM;
 }
 
+/* ---- c-ares' socket calls, to see refusals ---- */
+
+static ares_socket_t sock_open(int family, int type, int protocol, void *data)
+{
+	(void)data;
+	return socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+}
+
+static int sock_close(ares_socket_t fd, void *data)
+{
+	(void)data;
+	return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
+			void *data)
+{
+	(void)data;
+	return connect(fd, sa, len);
+}
+
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+				  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
+{
+	hw_resolver_t *r = data;
+	ssize_t n = from != NULL ? recvfrom(fd, buf, len, flags, from, fromlen)
+				 : recv(fd, buf, len, flags);
+
+	if (n < 0 && errno == ECONNREFUSED)
+		r->refused = true;
+	return n;
+}
+
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *data)
+{
+	(void)data;
+	return writev(fd, iov, n);
+}
+
+static const struct ares_socket_functions sock_funcs = {
+	sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv,
+};
+
 static int init_channel(hw_resolver_t *r, bool own_server)
 {
 	/* ares_options wants char *s; the strings are only read. */
@@ -740,6 +797,7 @@ static int init_channel(hw_resolver_t *r, bool own_server)
 	if (rc != ARES_SUCCESS)
 		return rc == ARES_ENOMEM ? HW_ERR_NOMEM : rc == ARES_EFILE ? HW_ERR_IO : HW_ERR_SYS;
 	r->have_ch = true;
+	ares_set_socket_functions(r->ch, &sock_funcs, r);
 	return HW_OK;
 }
 

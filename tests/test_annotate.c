@@ -664,6 +664,40 @@ static void test_silent(void **state)
 	fixture_close(&f);
 }
 
+/* A port where nothing listens refuses (ICMP port unreachable): failed at once, not after
+   the timeout. */
+static void test_refused(void **state)
+{
+	static const char *const hops[] = {"198.18.1.1", "198.18.2.1", "192.0.2.1"};
+	struct fixture f;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	char addr[32];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)state;
+	/* A free port, closed again: nothing answers there. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	close(fd);
+	fixture_init(&f);
+	f.opts.dns_server = addr;
+	f.opts.dns_timeout = 5;
+	fixture_open(&f);
+	struct hw_trace *t = make_trace(hops, 3);
+	annotate(&f, &t, 1, 10);
+	assert_true(f.last_us - f.start_us < 500000);
+	for (size_t k = 0; k < 3; k++) {
+		const struct hw_addr_info *i = info(t, hops[k]);
+		assert_int_equal(i->name_status, HW_LOOKUP_FAILED);
+		assert_int_equal(i->asn_status, HW_LOOKUP_FAILED);
+	}
+	trace_free(t);
+	fixture_close(&f);
+}
+
 /* A few unanswered among answered ones: those fail, the rest are fine, DNS not given up. */
 static void test_timeout_mixed(void **state)
 {
@@ -845,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_timeout_mixed),
+		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_inflight),
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_reannotate_and_close),
