@@ -519,6 +519,245 @@ static void test_load_file(void **state)
 	asn_table_free(t);
 }
 
+/* ---- AS names ---- */
+
+static int names_load(hw_as_names_t *n, const char *text, char *err, size_t errlen)
+{
+	return as_names_load_buf(n, text, strlen(text), "names", err, errlen);
+}
+
+static void names_ok(hw_as_names_t *n, const char *text)
+{
+	char err[256] = "";
+
+	if (names_load(n, text, err, sizeof(err)) != HW_OK)
+		fail_msg("%s", err);
+}
+
+static const char *name_of(const hw_as_names_t *n, uint32_t asn)
+{
+	const char *s = as_names_get(n, asn);
+
+	return s ? s : "(none)";
+}
+
+static void test_names_set(void **state)
+{
+	hw_as_names_t *n = as_names_new();
+
+	(void)state;
+	assert_non_null(n);
+	assert_null(as_names_get(n, 1));
+	assert_int_equal(as_names_set(n, 4837, "CHINA169"), HW_OK);
+	assert_int_equal(as_names_set(n, 0, "zero"), HW_OK);
+	assert_int_equal(as_names_set(n, 4294967295u, "last"), HW_OK);
+	assert_string_equal(name_of(n, 4837), "CHINA169");
+	assert_string_equal(name_of(n, 0), "zero");
+	assert_string_equal(name_of(n, 4294967295u), "last");
+	assert_null(as_names_get(n, 4838));
+	/* Replaced, copied, trimmed; an empty name is refused. */
+	char buf[32] = "  China Unicom\t";
+	assert_int_equal(as_names_set(n, 4837, buf), HW_OK);
+	memset(buf, 'x', sizeof(buf) - 1);
+	assert_string_equal(name_of(n, 4837), "China Unicom");
+	assert_int_equal(as_names_set(n, 4837, " \t"), HW_ERR_INVAL);
+	assert_int_equal(as_names_set(n, 4837, NULL), HW_ERR_INVAL);
+	assert_int_equal(as_names_set(NULL, 4837, "x"), HW_ERR_INVAL);
+	assert_string_equal(name_of(n, 4837), "China Unicom");
+	/* Control characters, C1 controls and broken UTF-8 become '?'; good UTF-8 stays. */
+	assert_int_equal(as_names_set(n, 1, "a\x1b[31mb\x7f"), HW_OK);
+	assert_string_equal(name_of(n, 1), "a?[31mb?");
+	assert_int_equal(as_names_set(n, 2, "Telef\xc3\xb4nica \xe2\x82\xac \xf0\x9f\x98\x80"), HW_OK);
+	assert_string_equal(name_of(n, 2), "Telef\xc3\xb4nica \xe2\x82\xac \xf0\x9f\x98\x80");
+	assert_int_equal(as_names_set(n, 3, "x\xc2\x9b" "1m\xff\xc3(\xe0\x80\x80\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82"), HW_OK);
+	assert_string_equal(name_of(n, 3), "x?1m??" "(" "???" "???" "????" "??");
+	/* Many: the map grows and keeps them all. */
+	for (uint32_t a = 100000; a < 105000; a++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "AS-%u", a * 7);
+		assert_int_equal(as_names_set(n, a * 7, name), HW_OK);
+	}
+	for (uint32_t a = 100000; a < 105000; a++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "AS-%u", a * 7);
+		assert_string_equal(name_of(n, a * 7), name);
+		assert_null(as_names_get(n, a * 7 + 1));
+	}
+	assert_string_equal(name_of(n, 4837), "China Unicom");
+	as_names_free(n);
+	assert_null(as_names_free(NULL));
+	assert_null(as_names_get(NULL, 1));
+}
+
+static void test_names_plain(void **state)
+{
+	hw_as_names_t *n = as_names_new();
+
+	(void)state;
+	names_ok(n, "# asn|name\n"
+		    "4837|CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN\n"
+		    "AS3356|LEVEL3\r\n"
+		    "\n"
+		    "15169 Google LLC\n"
+		    "as13335\t  Cloudflare, Inc.  \n"
+		    "64496|a|b|c\n"
+		    "  174 | COGENT-174 \n");
+	assert_string_equal(name_of(n, 4837), "CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN");
+	assert_string_equal(name_of(n, 3356), "LEVEL3");
+	assert_string_equal(name_of(n, 15169), "Google LLC");
+	assert_string_equal(name_of(n, 13335), "Cloudflare, Inc.");
+	assert_string_equal(name_of(n, 64496), "a|b|c");
+	assert_string_equal(name_of(n, 174), "COGENT-174");
+	names_ok(n, "3356|Lumen");
+	assert_string_equal(name_of(n, 3356), "Lumen");
+	asn_table_free(NULL);
+	as_names_free(n);
+}
+
+#define AUT_FORMAT "# format:aut|changed|aut_name|org_id|opaque_id|source\n"
+#define ORG_FORMAT "# format:org_id|changed|org_name|country|source\n"
+
+static const char org_lines[] =
+	"# name: AS Org\n"
+	ORG_FORMAT
+	"LVLT-ARIN|20120130|Level 3 Communications, Inc.|US|ARIN\n"
+	"CU-AP|20200101|China Unicom|CN|APNIC\n"
+	"NONAME-ARIN|20200101||US|ARIN\n";
+
+static const char aut_lines[] =
+	"# name: AS\n"
+	AUT_FORMAT
+	"3356|20120224|LEVEL3|LVLT-ARIN|e5e3b9c13678dfc483fb1f819d70883c_ARIN|ARIN\n"
+	"4837|20200101|CHINA169-BACKBONE|CU-AP|abc|APNIC\r\n"
+	"64496|20200101|LONELY|GONE-ARIN||ARIN\n"
+	"64497|20200101|ANON|NONAME-ARIN||ARIN\n"
+	"64498|20200101||GONE-ARIN||ARIN\n";
+
+static void check_org2info(const hw_as_names_t *n)
+{
+	assert_string_equal(name_of(n, 3356), "Level 3 Communications, Inc.");
+	assert_string_equal(name_of(n, 4837), "China Unicom");
+	assert_string_equal(name_of(n, 64496), "LONELY"); /* org unknown */
+	assert_string_equal(name_of(n, 64497), "ANON");   /* org nameless */
+	assert_null(as_names_get(n, 64498));             /* no name at all */
+}
+
+static void test_names_org2info(void **state)
+{
+	char text[2048];
+
+	(void)state;
+	/* Orgs first (as CAIDA writes them), then auts first: the same names. */
+	for (int order = 0; order < 2; order++) {
+		hw_as_names_t *n = as_names_new();
+
+		snprintf(text, sizeof(text), "# program: x\n%s%s", order ? aut_lines : org_lines,
+			 order ? org_lines : aut_lines);
+		names_ok(n, text);
+		check_org2info(n);
+		as_names_free(n);
+	}
+	/* Plain lines before any format line, then org2info overriding one of them. */
+	hw_as_names_t *n = as_names_new();
+	snprintf(text, sizeof(text), "3356|old\n1|first\n%s%s", org_lines, aut_lines);
+	names_ok(n, text);
+	check_org2info(n);
+	assert_string_equal(name_of(n, 1), "first");
+	/* Columns are found by their names in the format line. */
+	names_ok(n, "# format: source | org_name | org_id\n"
+		    "RIPE|Example Org|EX-RIPE\n"
+		    "# format:aut_name|aut|org_id\n"
+		    "EXAMPLE-AS|64499|EX-RIPE\n"
+		    "ALONE|64500|\n");
+	assert_string_equal(name_of(n, 64499), "Example Org");
+	assert_string_equal(name_of(n, 64500), "ALONE");
+	as_names_free(n);
+}
+
+static void test_names_bad(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *err;
+	} cases[] = {
+		{"1|one\nx|name\n2|two\n", "names:2: bad AS 'x'"},
+		{"1|one\n-1|name\n", "names:2: bad AS '-1'"},
+		{"1|one\nAS|name\n", "names:2: bad AS 'AS'"},
+		{"1|one\n|name\n", "names:2: bad AS ''"},
+		{"1|one\n4294967296|name\n", "names:2: bad AS '4294967296': beyond 4294967295"},
+		{"1|one\n4837\n", "names:2: missing name"},
+		{"1|one\n4837|  \n", "names:2: missing name"},
+		{"1|one\n4837x name\n", "names:2: bad AS '4837x'"},
+		{AUT_FORMAT "1|x|one|O||ARIN\n2|x|two|O|ARIN\n", "names:3: 5 fields, the format has 6"},
+		{AUT_FORMAT "1|x|one|O||ARIN\n2|x|two|O||ARIN|extra\n", "names:3: 7 fields, the format has 6"},
+		{AUT_FORMAT "1|x|one|O||ARIN\nAS2x|x|two|O||ARIN\n", "names:3: bad AS 'AS2x'"},
+		{ORG_FORMAT "O|x|Org|US|ARIN\n|x|Org|US|ARIN\n", "names:3: missing org_id"},
+		{ORG_FORMAT "O|x|Org|US|ARIN\nP|x|Org|US\n", "names:3: 4 fields, the format has 5"},
+		{"1|one\n# format:asn|name\n", "names:2: unknown format 'asn|name'"},
+		{"1|one\n#format: aut|org_name|org_id\n", "names:2: unknown format ' aut|org_name|org_id'"},
+		{"1|one\n# format:a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|aut|aut_name\n",
+		 "names:2: unknown format 'a|b|c|d|e|f|g|h|i|j|k|l|m|n|o|p|aut|aut_name'"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		hw_as_names_t *n = as_names_new();
+		char err[256] = "";
+		int rc = names_load(n, cases[i].text, err, sizeof(err));
+
+		if (rc != HW_ERR_MALFORMED || strcmp(err, cases[i].err) != 0)
+			fail_msg("case %zu: rc %d '%s', want '%s'", i, rc, err, cases[i].err);
+		/* The line before the bad one is loaded, the one after is not. */
+		assert_true(as_names_get(n, 1) != NULL || strstr(cases[i].text, "format") != NULL);
+		assert_null(as_names_get(n, 2));
+		as_names_free(n);
+	}
+}
+
+/* A bad line in the middle of org2info: the auts before it are named, with the orgs so far. */
+static void test_names_bad_midway(void **state)
+{
+	hw_as_names_t *n = as_names_new();
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(names_load(n, ORG_FORMAT "O1|x|First Org|US|ARIN\n" AUT_FORMAT
+					  "1|x|ONE|O1||ARIN\n2|x|TWO|O2||ARIN\n3|x|THREE\n"
+					  "4|x|FOUR|O1||ARIN\n" ORG_FORMAT "O2|x|Second Org|US|ARIN\n",
+				    err, sizeof(err)),
+			 HW_ERR_MALFORMED);
+	assert_string_equal(err, "names:6: 3 fields, the format has 6");
+	assert_string_equal(name_of(n, 1), "First Org");
+	assert_string_equal(name_of(n, 2), "TWO");
+	assert_null(as_names_get(n, 3));
+	assert_null(as_names_get(n, 4));
+	as_names_free(n);
+}
+
+static void test_names_file(void **state)
+{
+	hw_as_names_t *n = as_names_new();
+	char path[] = "/tmp/test_asnames_XXXXXX", err[256] = "", want[300];
+	int fd = mkstemp(path);
+	static const char text[] = "4837|China Unicom\r\n3356|Level 3\r\n";
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	assert_int_equal(as_names_load(n, path, err, sizeof(err)), HW_OK);
+	assert_string_equal(name_of(n, 4837), "China Unicom");
+	assert_string_equal(name_of(n, 3356), "Level 3");
+	unlink(path);
+	assert_int_equal(as_names_load(n, path, err, sizeof(err)), HW_ERR_IO);
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	assert_string_equal(err, want);
+	assert_int_equal(as_names_load_buf(n, NULL, 0, NULL, err, sizeof(err)), HW_OK);
+	as_names_free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,6 +772,12 @@ int main(void)
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_bad_bytes),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_names_set),
+		cmocka_unit_test(test_names_plain),
+		cmocka_unit_test(test_names_org2info),
+		cmocka_unit_test(test_names_bad),
+		cmocka_unit_test(test_names_bad_midway),
+		cmocka_unit_test(test_names_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
