@@ -372,7 +372,10 @@ static void entry_asname(hw_annotator_t *a, struct entry *e)
 	if (a->opts.as_names != NULL)
 		local = as_names_get(a->opts.as_names, e->origins[0]);
 	if (local != NULL) {
-		e->as_name = strdup(local);
+		/* A table file may hold any bytes: output wants printable UTF-8. */
+		char clean[CYMRU_ASNAME_LEN];
+		hw_text_clean((const unsigned char *)local, strlen(local), clean, sizeof(clean));
+		e->as_name = strdup(clean);
 		return;
 	}
 	if (!a->opts.asn_dns)

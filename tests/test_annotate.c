@@ -772,6 +772,8 @@ static void test_tables(void **state)
 	assert_int_equal(asn_table_insert(tab, &p, 24, o1, 1), HW_OK);
 	assert_int_equal(asn_table_insert(tab, &q, 8, o2, 2), HW_OK);
 	assert_int_equal(as_names_set(names, 65001, "TABLE-ONE"), HW_OK);
+	/* Latin-1 bytes from a table file: kept printable and valid UTF-8. */
+	assert_int_equal(as_names_set(names, 65002, "Caf\xe9 Net"), HW_OK);
 
 	/* Tables only. */
 	fixture_init(&f);
@@ -789,9 +791,9 @@ static void test_tables(void **state)
 	/* A local table maps private space too. */
 	assert_int_equal(info(t, "10.0.0.1")->n_origins, 2);
 	assert_int_equal(info(t, "10.0.0.1")->origins[1], 65003);
-	assert_null(info(t, "10.0.0.1")->as_name);
 	assert_int_equal(info(t, "198.18.9.9")->asn_status, HW_LOOKUP_NOTFOUND);
 	assert_int_equal(info(t, "198.18.2.1")->asn_status, HW_LOOKUP_NOTFOUND);
+	assert_string_equal(info(t, "10.0.0.1")->as_name, "Caf? Net");
 	trace_free(t);
 	fixture_close(&f);
 
