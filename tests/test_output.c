@@ -1188,7 +1188,9 @@ static void test_json_annotation(void **state)
 	json_t *root = json_loads(doc, 0, &e);
 
 	assert_non_null(root);
-	assert_string_equal(json_dumps(json_object_get(root, "transit"), JSON_COMPACT), "[4837]");
+	char *transit = json_dumps(json_object_get(root, "transit"), JSON_COMPACT);
+	assert_string_equal(transit, "[4837]");
+	free(transit);
 	json_t *t0 = json_array_get(json_object_get(root, "traces"), 0);
 	json_t *r = json_array_get(json_object_get(json_array_get(json_object_get(t0, "hops"), 0),
 						   "replies"), 0);
