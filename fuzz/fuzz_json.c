@@ -1,4 +1,4 @@
-// fuzz-sources: src/json.c src/run.c src/addr.c src/status.c src/probe.c
+// fuzz-sources: src/json.c src/run.c src/info.c src/aspath.c src/addr.c src/status.c src/probe.c
 // fuzz-libs: -ljansson
 /*
  * libFuzzer target for json_read_run. Beyond "never crash", it checks the reader and

@@ -67,5 +67,58 @@ int cmd_trace(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
+
+/* ---- annotation options, shared by trace and annotate (cli_annotate.c) ---- */
+
+#include <hopwatch/annotate.h>
+
+/* getopt_long values of the annotation options ('n' is -n). */
+enum {
+	ACLI_NO_ASN = 512, ACLI_ASN_TABLE, ACLI_AS_NAMES, ACLI_ASN_ZONE, ACLI_TRANSIT,
+	ACLI_DNS_SERVER, ACLI_DNS_TIMEOUT,
+};
+
+#define ANNOTATE_LONGOPTS                                                        \
+	{"no-asn", no_argument, NULL, ACLI_NO_ASN},                              \
+	{"asn-table", required_argument, NULL, ACLI_ASN_TABLE},                  \
+	{"as-names", required_argument, NULL, ACLI_AS_NAMES},                    \
+	{"asn-zone", required_argument, NULL, ACLI_ASN_ZONE},                    \
+	{"transit", required_argument, NULL, ACLI_TRANSIT},                      \
+	{"dns-server", required_argument, NULL, ACLI_DNS_SERVER},                \
+	{"dns-timeout", required_argument, NULL, ACLI_DNS_TIMEOUT}
+
+struct annotate_cli {
+	struct hw_annotate_opts opts; /* dns_server, dns_timeout also serve target names */
+	const char *asn_table_path, *as_names_path;
+	uint32_t *transit;
+	size_t n_transit;
+	hw_asn_table_t *table;
+	hw_as_names_t *names;
+};
+
+/* The usage lines of the annotation options. */
+extern const char annotate_cli_usage[];
+
+/* Defaults: names and AS over DNS on, no tables. */
+void annotate_cli_init(struct annotate_cli *c);
+
+/* Takes one option: 1 when it was an annotation option, 0 when not, -1 after an error line. */
+int annotate_cli_option(struct annotate_cli *c, int opt, const char *arg);
+
+/* Loads the tables named; -1 after an error line. */
+int annotate_cli_load(struct annotate_cli *c);
+
+/* An annotator with these options; NULL after an error line. */
+hw_annotator_t *annotate_cli_open(struct annotate_cli *c, hw_loop_t *loop);
+
+/* Gives the run the --transit list (when one was given); -1 after an error line. */
+int annotate_cli_transit(const struct annotate_cli *c, struct hw_run *run);
+
+/* One "annotate: ..." counters line on stderr (--stats). */
+void annotate_cli_stats(const struct hw_annotate_stats *stats);
+
+/* Frees the tables and the transit list. */
+void annotate_cli_free(struct annotate_cli *c);
 
 #endif

@@ -1,4 +1,4 @@
-/* `hopwatch trace`: options, privilege handling, target resolution, output. */
+/* `hopwatch trace`: options, privilege handling, target resolution, annotation, output. */
 #include <errno.h>
 #include <limits.h>
 #include <getopt.h>
@@ -36,11 +36,10 @@ struct trace_cli {
 	enum hw_multipath multipath; /* HW_MULTIPATH_NONE: one Paris flow */
 	long confidence;
 	struct hw_target_opts target_opts;
-	const char *dns_server;
-	double dns_timeout;
 	const char *store_path; /* --store; NULL: the default store */
 	const char *tag;
 	bool no_store;
+	struct annotate_cli ann; /* names, AS; its DNS server and timeout serve targets too */
 	char **args;   /* the TARGET arguments as given */
 	int n_args;
 };
@@ -66,7 +65,6 @@ static void trace_usage(FILE *out)
 	      "  -s ADDR           source address\n"
 	      "  -t TOS            IPv4 TOS / IPv6 traffic class (0)\n"
 	      "  --format text|json, -o FILE (JSON when FILE ends in .json)\n"
-	      "  -n                numeric output (names come with annotation)\n"
 	      "  --multipath[=lite|mda]  find every load-balanced path: MDA-Lite (default),\n"
 	      "                    falling back to full MDA where diamonds are meshed, or MDA\n"
 	      "  --confidence PCT  MDA stopping rule confidence, 50..99 (95)\n"
@@ -75,15 +73,19 @@ static void trace_usage(FILE *out)
 	      "  --pick first|random  which address of each /LEN to trace (first)\n"
 	      "  --seed N          seed of --pick random (0): same seed, same addresses\n"
 	      "  --max-targets N   refuse to expand to more targets (65536)\n"
-	      "  --dns-server ADDR[:PORT]  resolve names there instead of the system's\n"
-	      "  --dns-timeout S   give up on a name after S seconds (5)\n"
-	      "  --store PATH      keep the run in this store (default: $HOPWATCH_STORE, else\n"
+	      	      	      "  --store PATH      keep the run in this store (default: $HOPWATCH_STORE, else\n"
 	      "                    ~/.local/share/hopwatch/runs.db; see 'hopwatch runs')\n"
 	      "  --no-store        do not keep the run\n"
 	      "  --tag TEXT        label the run (hopwatch runs --tag TEXT)\n"
-	      "  --stats           print probe and packet counters on stderr\n"
-	      "  --quiet           no progress line on stderr (there is none off a terminal)\n",
+	      "  --stats           print probe, packet and annotation counters on stderr\n"
+	      "  --quiet           no progress line on stderr (there is none off a terminal)\n"
+	      "annotation (each reply's name, origin AS and AS name; the AS path per trace):\n",
 	      out);
+	fputs(annotate_cli_usage, out);
+	fputs("  By default names (PTR) and origin ASes (Team Cymru-format TXT) are asked of\n"
+	      "  DNS, the system's resolver unless --dns-server; each trace is written once its\n"
+	      "  lookups are answered or timed out. Private, shared and reserved addresses are\n"
+	      "  labelled and never asked of the AS zone.\n", out);
 }
 
 static int parse_wait(const char *text, struct hw_trace_opts *o)
@@ -112,8 +114,8 @@ static int parse_wait(const char *text, struct hw_trace_opts *o)
 
 enum {
 	OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP, OPT_SPLIT4,
-	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_DNS, OPT_DNS_TIMEOUT, OPT_MULTIPATH,
-	OPT_CONFIDENCE, OPT_STORE, OPT_NO_STORE, OPT_TAG,
+	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_MULTIPATH, OPT_CONFIDENCE,
+	OPT_STORE, OPT_NO_STORE, OPT_TAG,
 };
 
 /* A checked number option: one line and exit status 2 when out of range. */
@@ -143,17 +145,21 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"confidence", required_argument, NULL, OPT_CONFIDENCE},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
-		{"dns-server", required_argument, NULL, OPT_DNS},
-		{"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
 		{"store", required_argument, NULL, OPT_STORE},
 		{"no-store", no_argument, NULL, OPT_NO_STORE},
 		{"tag", required_argument, NULL, OPT_TAG},
+		ANNOTATE_LONGOPTS,
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "46P:p:f:m:q:w:g:N:s:t:o:n", longopts, NULL)) != -1) {
+		int taken = annotate_cli_option(&c->ann, ch, optarg);
+		if (taken < 0)
+			return -1;
+		if (taken > 0)
+			continue;
 		switch (ch) {
 		case '4': c->family = AF_INET; break;
 		case '6': c->family = AF_INET6; break;
@@ -185,20 +191,12 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 			break;
 		case 's': c->source = optarg; break;
 		case 'o': c->outfile = optarg; break;
-		case 'n': break; /* names arrive with annotation; output is numeric today */
 		case OPT_STATS: c->stats = true; break;
 		case OPT_QUIET: c->quiet = true; break;
 		case OPT_SPLIT4: NUMBER("--per-prefix", 0, 32, c->target_opts.split_v4); break;
 		case OPT_SPLIT6: NUMBER("--per-prefix6", 0, 128, c->target_opts.split_v6); break;
 		case OPT_SEED: NUMBER("--seed", 0, LONG_MAX, c->target_opts.seed); break;
 		case OPT_MAX_TARGETS: NUMBER("--max-targets", 1, 10000000, c->target_opts.max_targets); break;
-		case OPT_DNS: c->dns_server = optarg; break;
-		case OPT_DNS_TIMEOUT:
-			if (cli_double(optarg, 0.1, 60, &c->dns_timeout) != 0) {
-				cli_error("--dns-timeout: '%s' is not 0.1..60 seconds", optarg);
-				return -1;
-			}
-			break;
 		case OPT_CONFIDENCE: NUMBER("--confidence", 50, 99, c->confidence); break;
 		case OPT_STORE: c->store_path = optarg; break;
 		case OPT_NO_STORE: c->no_store = true; break;
@@ -287,10 +285,11 @@ static int resolve_names(const struct trace_cli *c, hw_loop_t *loop, struct hw_t
 	if (names == 0)
 		return 0;
 	int st;
-	hw_resolver_t *res = resolver_open(loop, c->dns_server, c->dns_timeout, &st);
+	const char *server = c->ann.opts.dns_server;
+	hw_resolver_t *res = resolver_open(loop, server, c->ann.opts.dns_timeout, &st);
 	if (res == NULL) {
-		cli_error("cannot start the resolver%s%s: %s", c->dns_server ? " for " : "",
-			  c->dns_server ? c->dns_server : "", hw_strerror(st));
+		cli_error("cannot start the resolver%s%s: %s", server ? " for " : "",
+			  server ? server : "", hw_strerror(st));
 		return -1;
 	}
 	struct lookup *lookups = calloc(list->n, sizeof(*lookups));
@@ -453,19 +452,35 @@ static int add_traces(const struct trace_cli *c, const struct hw_target_list *li
 	return 0;
 }
 
-/* Writes each trace the moment it is complete: no tail of output after the last probe. */
+/*
+ * Writes each trace the moment it is complete and annotated: no tail of output after the
+ * last probe and its lookups. A completed trace goes to the annotator (cached addresses
+ * come back at once, others when DNS answers or times out); traces are written in the
+ * order they completed, each as soon as it and those before it are annotated.
+ */
+struct slot {
+	struct writer *w;
+	struct hw_trace *trace;
+	bool ready;
+};
+
 struct writer {
 	const struct trace_cli *c;
+	const struct hw_run *run;
 	FILE *out;
 	hw_json_stream_t *json;
 	int status;
 	bool *progress_shown; /* a progress line to clear before writing on a terminal */
 	hw_store_t *store;    /* the run being saved (store_begin_run), NULL: none */
+	hw_annotator_t *annotator;
+	hw_loop_t *loop;
+	struct slot *slots;   /* one per trace, in completion order */
+	size_t n_done, n_written;
+	bool draining;        /* probing is over: stop the loop when all is written */
 };
 
-static void write_trace_now(void *arg, struct hw_trace *trace)
+static void write_one(struct writer *w, struct hw_trace *trace)
 {
-	struct writer *w = arg;
 	/* A failure stays with the store's run and is told once, by store_commit_run. */
 	if (w->store != NULL)
 		(void)store_add_trace(w->store, trace);
@@ -475,15 +490,51 @@ static void write_trace_now(void *arg, struct hw_trace *trace)
 		fputs("\r\033[K", stderr);
 	if (w->json != NULL)
 		w->status = json_stream_trace(w->json, trace);
-	else if ((w->status = text_write_trace(trace, w->out)) == HW_OK && fflush(w->out) != 0)
+	else if ((w->status = text_write_trace_as(trace, w->run->transit, w->run->n_transit,
+						  w->out)) == HW_OK && fflush(w->out) != 0)
 		w->status = HW_ERR_IO;
+}
+
+static void on_annotated(void *arg, struct hw_trace *trace, int status)
+{
+	struct slot *s = arg;
+	struct writer *w = s->w;
+	(void)trace;
+	(void)status; /* without its annotation (ENOMEM) a trace is still worth writing */
+	s->ready = true;
+	while (w->n_written < w->n_done && w->slots[w->n_written].ready)
+		write_one(w, w->slots[w->n_written++].trace);
+	if (w->draining && w->n_written == w->n_done)
+		loop_stop(w->loop);
+}
+
+static void write_trace_now(void *arg, struct hw_trace *trace)
+{
+	struct writer *w = arg;
+	struct slot *s = &w->slots[w->n_done++];
+	*s = (struct slot){w, trace, false};
+	if (annotator_trace(w->annotator, trace, on_annotated, s) != HW_OK)
+		on_annotated(s, trace, HW_ERR_NOMEM);
 }
 
 static int writer_open(struct writer *w, const struct trace_cli *c, const struct hw_run *run,
 		       FILE *out)
 {
-	*w = (struct writer){c, out, NULL, HW_OK, NULL, NULL};
+	*w = (struct writer){.c = c, .run = run, .out = out, .status = HW_OK};
+	if ((w->slots = calloc(run->n_traces + 1, sizeof(*w->slots))) == NULL) {
+		w->status = HW_ERR_NOMEM;
+		return -1;
+	}
 	if (c->format == FORMAT_JSON && (w->json = json_stream_open(run, out, &w->status)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Probing is over: waits for the lookups of the traces not yet written. */
+static int writer_drain(struct writer *w)
+{
+	w->draining = true;
+	if (w->n_written < w->n_done && loop_run(w->loop) != 0)
 		return -1;
 	return 0;
 }
@@ -491,6 +542,8 @@ static int writer_open(struct writer *w, const struct trace_cli *c, const struct
 static int writer_close(struct writer *w)
 {
 	int rc = w->json != NULL ? json_stream_close(w->json) : HW_OK;
+	free(w->slots);
+	w->slots = NULL;
 	if (w->status == HW_OK)
 		w->status = rc;
 	if (w->status == HW_OK && (fflush(w->out) != 0 || ferror(w->out)))
@@ -583,7 +636,7 @@ static int store_finish(hw_store_t *store, bool ran)
 }
 
 /* Everything after the sockets are open and privileges are gone. */
-static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out, hw_store_t *store)
+static int run_traces(struct trace_cli *c, hw_net_t *net, FILE *out, hw_store_t *store)
 {
 	int status = EXIT_TROUBLE;
 	bool store_failed = false;
@@ -595,10 +648,15 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out, hw_st
 	eopts.on_done = write_trace_now;
 	eopts.on_done_arg = &writer;
 	hw_engine_t *engine = loop ? engine_new(loop, net, &eopts) : NULL;
+	hw_annotator_t *annotator = NULL;
+	writer.slots = NULL;
 	if (run == NULL || engine == NULL) {
 		cli_error("cannot start: %s", strerror(errno));
 		goto done;
 	}
+	/* The tables are the user's files: read after privileges are gone. */
+	if (annotate_cli_transit(&c->ann, run) != 0 || annotate_cli_load(&c->ann) != 0)
+		goto done;
 	char host[256] = "";
 	(void)gethostname(host, sizeof(host) - 1);
 	run->vantage = strdup(host);
@@ -609,10 +667,14 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out, hw_st
 	if (expand_targets(c, &targets) != 0 || resolve_names(c, loop, &targets) != 0 ||
 	    prepare_traces(c, &targets, net, engine, run) != 0)
 		goto done;
+	if ((annotator = annotate_cli_open(&c->ann, loop)) == NULL)
+		goto done;
 	if (writer_open(&writer, c, run, out) != 0) {
 		cli_error("writing output: %s", hw_strerror(writer.status));
 		goto done;
 	}
+	writer.annotator = annotator;
+	writer.loop = loop;
 	struct progress progress = {loop, engine, hw_now_us(), false};
 	if (!c->quiet && isatty(STDERR_FILENO))
 		loop_timer(loop, progress.start_us + PROGRESS_EVERY_US, show_progress, &progress);
@@ -624,6 +686,12 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out, hw_st
 	}
 	writer.store = store;
 	int run_rc = engine_run(engine);
+	if (run_rc == HW_OK && writer_drain(&writer) != 0)
+		run_rc = HW_ERR_SYS;
+	struct hw_annotate_stats astats;
+	annotator_stats(annotator, &astats);
+	/* Whatever still waits for DNS (after a loop failure) is written now. */
+	annotator = annotator_close(annotator);
 	if (progress.shown)
 		fputs("\r\033[K", stderr);
 	int write_rc = writer_close(&writer);
@@ -633,11 +701,15 @@ static int run_traces(const struct trace_cli *c, hw_net_t *net, FILE *out, hw_st
 		cli_error("event loop failed: %s", strerror(errno));
 		goto done;
 	}
-	if (c->stats)
+	if (c->stats) {
 		print_stats(engine);
+		annotate_cli_stats(&astats);
+	}
 	if (write_rc == 0 && !store_failed)
 		status = exit_status(run);
 done:
+	annotator_close(annotator);
+	free(writer.slots);
 	engine_free(engine);
 	loop_close(loop);
 	run_free(run);
@@ -651,21 +723,17 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int cmd_trace(int argc, char **argv)
+/* Options to exit status; c's annotation state is freed by the caller. */
+static int trace_main(struct trace_cli *c, int argc, char **argv)
 {
-	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT, .dns_timeout = 5,
-			      .confidence = 95};
-	targets_opts_default(&c.target_opts);
-	tracer_opts_default(&c.opts);
-	engine_opts_default(&c.engine);
-	if (parse_options(argc, argv, &c) != 0)
+	if (parse_options(argc, argv, c) != 0)
 		return EXIT_TROUBLE;
-	if (c.outfile != NULL && ends_with(c.outfile, ".json"))
-		c.format = FORMAT_JSON;
+	if (c->outfile != NULL && ends_with(c->outfile, ".json"))
+		c->format = FORMAT_JSON;
 
-	unsigned what = c.family == AF_INET ? HW_NET_V4 : c.family == AF_INET6 ? HW_NET_V6
+	unsigned what = c->family == AF_INET ? HW_NET_V4 : c->family == AF_INET6 ? HW_NET_V6
 									: HW_NET_V4 | HW_NET_V6;
-	if (c.method == HW_METHOD_TCP)
+	if (c->method == HW_METHOD_TCP)
 		what |= HW_NET_TCP;
 	hw_net_t *net;
 	int rc = net_open(what, &net);
@@ -679,27 +747,39 @@ int cmd_trace(int argc, char **argv)
 	}
 	/* The output file is opened while we may still create it anywhere root could. */
 	FILE *out = stdout;
-	if (c.outfile != NULL && strcmp(c.outfile, "-") != 0 &&
-	    (out = fopen(c.outfile, "w")) == NULL) {
-		cli_error("cannot write %s: %s", c.outfile, strerror(errno));
+	if (c->outfile != NULL && strcmp(c->outfile, "-") != 0 &&
+	    (out = fopen(c->outfile, "w")) == NULL) {
+		cli_error("cannot write %s: %s", c->outfile, strerror(errno));
 		net_close(net);
 		return EXIT_TROUBLE;
 	}
 	/* So is the store: under sudo it is the user's, and plain root becomes nobody, who
 	 * could not open root's store later (docs/store.md). A store that fails is said at
 	 * once; the trace still runs and prints, and exits 2. */
-	hw_store_t *store = c.no_store ? NULL : cli_store_open_for_trace(c.store_path);
+	hw_store_t *store = c->no_store ? NULL : cli_store_open_for_trace(c->store_path);
 	int status = EXIT_TROUBLE;
 	if (net_drop_privileges() != HW_OK)
 		cli_error("cannot drop privileges: %s", strerror(errno));
-	else if ((status = run_traces(&c, net, out, store)) != EXIT_TROUBLE && !c.no_store &&
+	else if ((status = run_traces(c, net, out, store)) != EXIT_TROUBLE && !c->no_store &&
 		 store == NULL)
 		status = EXIT_TROUBLE;
 	store_close(store);
 	if (out != stdout && fclose(out) != 0 && status != EXIT_TROUBLE) {
-		cli_error("writing %s: %s", c.outfile, strerror(errno));
+		cli_error("writing %s: %s", c->outfile, strerror(errno));
 		status = EXIT_TROUBLE;
 	}
 	net_close(net);
+	return status;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct trace_cli c = {.method = HW_METHOD_UDP, .format = FORMAT_TEXT, .confidence = 95};
+	annotate_cli_init(&c.ann);
+	targets_opts_default(&c.target_opts);
+	tracer_opts_default(&c.opts);
+	engine_opts_default(&c.engine);
+	int status = trace_main(&c, argc, argv);
+	annotate_cli_free(&c.ann);
 	return status;
 }

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include <hopwatch/aspath.h>
 #include <hopwatch/output.h>
 #include <hopwatch/status.h>
 
@@ -159,6 +160,23 @@ static json_t *mpls_json(struct jw *w, const struct hw_reply *r)
 	return arr;
 }
 
+/* name, asn, as_name of the reply's address, each only when known (derived from the
+   trace's addresses[], for people and jq). */
+static void reply_annotation_json(struct jw *w, json_t *o, const struct hw_trace *t,
+				  const struct hw_reply *r)
+{
+	const struct hw_addr_info *info = trace_info(t, &r->addr);
+
+	if (info == NULL)
+		return;
+	if (info->name != NULL)
+		put_str(w, o, "name", info->name);
+	if (info->n_origins > 0)
+		put_int(w, o, "asn", info->origins[0]);
+	if (info->n_origins > 0 && info->as_name != NULL)
+		put_str(w, o, "as_name", info->as_name);
+}
+
 static json_t *reply_json(struct jw *w, const struct hw_trace *t, const struct hw_reply *r)
 {
 	json_t *o = json_object();
@@ -184,6 +202,7 @@ static json_t *reply_json(struct jw *w, const struct hw_trace *t, const struct h
 		jw_fail(w, HW_ERR_INVAL);
 	else if (r->n_mpls > 0)
 		put(w, o, "mpls", mpls_json(w, r));
+	reply_annotation_json(w, o, t, r);
 	return o;
 }
 
@@ -275,6 +294,89 @@ static void multipath_json(struct jw *w, json_t *o, const struct hw_trace *t)
 	put(w, o, "diamonds", diamonds);
 }
 
+static json_t *info_json(struct jw *w, const struct hw_addr_info *info)
+{
+	json_t *o = json_object(), *origins = json_array();
+
+	put_addr(w, o, "addr", &info->addr, false);
+	put(w, o, "scope", json_string(hw_scope_name((enum hw_scope)info->scope)));
+	put_str(w, o, "name", info->name);
+	put(w, o, "name_status", json_string(hw_lookup_name((enum hw_lookup)info->name_status)));
+	if (info->n_origins > HW_ORIGINS_MAX)
+		jw_fail(w, HW_ERR_INVAL);
+	for (unsigned i = 0; i < info->n_origins && i < HW_ORIGINS_MAX; i++) {
+		if (json_array_append_new(origins, json_integer(info->origins[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "origins", origins);
+	put(w, o, "asn_status", json_string(hw_lookup_name((enum hw_lookup)info->asn_status)));
+	put_str(w, o, "as_name", info->as_name);
+	return o;
+}
+
+/* An AS number, or null for a gap of unknown hops. */
+static json_t *asn_or_null(uint32_t asn)
+{
+	return asn != 0 ? json_integer(asn) : json_null();
+}
+
+static json_t *as_path_json(struct jw *w, const struct hw_as_segment *path, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n && w->status == HW_OK; i++) {
+		json_t *o = json_object();
+		put(w, o, "asn", asn_or_null(path[i].asn));
+		put_int(w, o, "first_ttl", path[i].first_ttl);
+		put_int(w, o, "last_ttl", path[i].last_ttl);
+		put_addr(w, o, "first", &path[i].first, true);
+		put_addr(w, o, "last", &path[i].last, true);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	return arr;
+}
+
+static json_t *borders_json(struct jw *w, const struct hw_as_border *b, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n && w->status == HW_OK; i++) {
+		json_t *o = json_object();
+		put_int(w, o, "from_asn", b[i].from_asn);
+		put_int(w, o, "to_asn", b[i].to_asn);
+		put_int(w, o, "from_ttl", b[i].from_ttl);
+		put_int(w, o, "to_ttl", b[i].to_ttl);
+		put_addr(w, o, "from", &b[i].from, true);
+		put_addr(w, o, "to", &b[i].to, true);
+		if (o == NULL || json_array_append_new(arr, o) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	return arr;
+}
+
+/* addresses[] (what annotation learned), then the AS path and borders derived from it. */
+static void annotation_json(struct jw *w, json_t *o, const struct hw_trace *t)
+{
+	json_t *addrs = json_array();
+	struct hw_as_segment *path = NULL;
+	struct hw_as_border *borders = NULL;
+	size_t n_path = 0, n_borders = 0;
+
+	for (size_t i = 0; i < t->n_infos && w->status == HW_OK; i++) {
+		if (json_array_append_new(addrs, info_json(w, &t->infos[i])) != 0)
+			jw_fail(w, HW_ERR_NOMEM);
+	}
+	put(w, o, "addresses", addrs);
+	if (trace_as_path(t, &path, &n_path) != HW_OK
+	    || as_path_borders(path, n_path, &borders, &n_borders) != HW_OK)
+		jw_fail(w, HW_ERR_NOMEM);
+	put(w, o, "as_path", as_path_json(w, path, n_path));
+	put(w, o, "borders", borders_json(w, borders, n_borders));
+	free(path);
+	free(borders);
+}
+
 static json_t *trace_json(struct jw *w, const struct hw_trace *t)
 {
 	json_t *o = json_object(), *hops = json_array();
@@ -293,6 +395,8 @@ static json_t *trace_json(struct jw *w, const struct hw_trace *t)
 	put(w, o, "hops", hops);
 	if (t->multipath != HW_MULTIPATH_NONE)
 		multipath_json(w, o, t);
+	if (t->n_infos > 0)
+		annotation_json(w, o, t);
 	return o;
 }
 
@@ -310,6 +414,14 @@ static json_t *run_head_json(struct jw *w, const struct hw_run *run)
 		put_str(w, o, "tag", run->tag);
 	if (run->options != NULL)
 		put_str(w, o, "options", run->options);
+	if (run->n_transit > 0) {
+		json_t *transit = json_array();
+		for (size_t i = 0; i < run->n_transit; i++) {
+			if (json_array_append_new(transit, json_integer(run->transit[i])) != 0)
+				jw_fail(w, HW_ERR_NOMEM);
+		}
+		put(w, o, "transit", transit);
+	}
 	put(w, o, "traces", json_array());
 	return o;
 }
@@ -751,6 +863,31 @@ static int read_kind(struct jr *r, const json_t *obj, const char *path, enum hw_
 	return HW_OK;
 }
 
+/* An optional AS number member: absent is 0. */
+static int get_opt_asn(struct jr *r, const json_t *obj, const char *path, const char *key,
+		       uint32_t *out)
+{
+	*out = 0;
+	if (json_object_get(obj, key) == NULL)
+		return HW_OK;
+	return get_u32(r, obj, path, key, UINT32_MAX, out);
+}
+
+/* name, asn, as_name of a reply: derived from the trace's addresses[], so only their
+   types are checked here (read_reply_infos uses them when addresses[] is absent). */
+static int read_reply_annotation(struct jr *r, const json_t *obj, const char *path)
+{
+	const json_t *v;
+	uint32_t asn;
+	int rc;
+
+	if ((rc = get_typed(r, obj, path, "name", JSON_STRING, true, &v)) < 0 ||
+	    (rc = get_opt_asn(r, obj, path, "asn", &asn)) < 0 ||
+	    (rc = get_typed(r, obj, path, "as_name", JSON_STRING, true, &v)) < 0)
+		return rc;
+	return HW_OK;
+}
+
 /* mtu and mark are optional; mark is derived data, so only its type is checked. */
 static int read_reply_extras(struct jr *r, const json_t *obj, const char *path,
 			     struct hw_reply *out)
@@ -762,6 +899,8 @@ static int read_reply_extras(struct jr *r, const json_t *obj, const char *path,
 	    (rc = get_u32(r, obj, path, "mtu", UINT32_MAX, &out->mtu)) < 0)
 		return rc;
 	if ((rc = get_typed(r, obj, path, "mark", JSON_STRING, true, &mark)) < 0)
+		return rc;
+	if ((rc = read_reply_annotation(r, obj, path)) < 0)
 		return rc;
 	return read_mpls(r, obj, path, out);
 }
@@ -1110,6 +1249,186 @@ static int read_multipath_body(struct jr *r, const json_t *obj, const char *path
 	return read_array(r, obj, path, "diamonds", read_diamond, t);
 }
 
+static int read_lookup(struct jr *r, const json_t *obj, const char *path, const char *key,
+		       uint8_t *out)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	enum hw_lookup v;
+	int rc = get_str(r, obj, path, key, false, &s);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, key);
+	if (hw_lookup_parse(s, &v) != HW_OK)
+		return bad(r, kpath, "unknown lookup outcome \"%s\"", s);
+	*out = (uint8_t)v;
+	return HW_OK;
+}
+
+static int read_scope(struct jr *r, const json_t *obj, const char *path, uint8_t *out)
+{
+	char kpath[PATH_LEN];
+	const char *s;
+	enum hw_scope v;
+	int rc = get_str(r, obj, path, "scope", false, &s);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "scope");
+	if (hw_scope_parse(s, &v) != HW_OK)
+		return bad(r, kpath, "unknown scope \"%s\"", s);
+	*out = (uint8_t)v;
+	return HW_OK;
+}
+
+/* origins: 0..HW_ORIGINS_MAX distinct AS numbers 1..2^32-1. */
+static int read_origins(struct jr *r, const json_t *obj, const char *path,
+			struct hw_addr_info *info)
+{
+	char kpath[PATH_LEN], epath[PATH_LEN];
+	const json_t *arr;
+	int rc = get_typed(r, obj, path, "origins", JSON_ARRAY, false, &arr);
+
+	if (rc < 0)
+		return rc;
+	join(kpath, path, "origins");
+	if (json_array_size(arr) > HW_ORIGINS_MAX)
+		return bad(r, kpath, "more than %d origins", HW_ORIGINS_MAX);
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *v = json_array_get(arr, i);
+		join_index(epath, kpath, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > (json_int_t)UINT32_MAX)
+			return bad(r, epath, "expected an AS number 1..4294967295");
+		info->origins[i] = (uint32_t)json_integer_value(v);
+		for (size_t j = 0; j < i; j++)
+			if (info->origins[j] == info->origins[i])
+				return bad(r, epath, "AS%lu twice", (unsigned long)info->origins[i]);
+	}
+	info->n_origins = (uint8_t)json_array_size(arr);
+	return HW_OK;
+}
+
+/* What the statuses promise: a name exactly when ok, origins exactly when ok, an AS name
+   only with an origin. */
+static int check_info(struct jr *r, const char *path, const struct hw_addr_info *info)
+{
+	char kpath[PATH_LEN];
+
+	join(kpath, path, "name");
+	if ((info->name != NULL) != (info->name_status == HW_LOOKUP_OK))
+		return bad(r, kpath, "%s with name_status \"%s\"", info->name ? "a name" : "null",
+			   hw_lookup_name((enum hw_lookup)info->name_status));
+	join(kpath, path, "origins");
+	if ((info->n_origins > 0) != (info->asn_status == HW_LOOKUP_OK))
+		return bad(r, kpath, "%u origins with asn_status \"%s\"", (unsigned)info->n_origins,
+			   hw_lookup_name((enum hw_lookup)info->asn_status));
+	join(kpath, path, "as_name");
+	if (info->as_name != NULL && info->n_origins == 0)
+		return bad(r, kpath, "an AS name without an origin");
+	return HW_OK;
+}
+
+static int read_info(struct jr *r, const json_t *obj, const char *path, struct hw_trace *t)
+{
+	struct hw_addr_info tmp, *info;
+	const char *name, *as_name;
+	int rc;
+
+	memset(&tmp, 0, sizeof(tmp));
+	if (!json_is_object(obj))
+		return bad(r, path, "expected an object");
+	if ((rc = get_addr(r, obj, path, "addr", false, t->dst.family, &tmp.addr)) < 0 ||
+	    (rc = read_scope(r, obj, path, &tmp.scope)) < 0 ||
+	    (rc = get_str(r, obj, path, "name", true, &name)) < 0 ||
+	    (rc = read_lookup(r, obj, path, "name_status", &tmp.name_status)) < 0 ||
+	    (rc = read_origins(r, obj, path, &tmp)) < 0 ||
+	    (rc = read_lookup(r, obj, path, "asn_status", &tmp.asn_status)) < 0 ||
+	    (rc = get_str(r, obj, path, "as_name", true, &as_name)) < 0)
+		return rc;
+	tmp.name = (char *)(uintptr_t)name; /* only looked at by check_info */
+	tmp.as_name = (char *)(uintptr_t)as_name;
+	if ((rc = check_info(r, path, &tmp)) < 0)
+		return rc;
+	if (trace_info(t, &tmp.addr) != NULL) {
+		char kpath[PATH_LEN];
+		join(kpath, path, "addr");
+		return bad(r, kpath, "listed twice");
+	}
+	if ((info = trace_info_add(t, &tmp.addr)) == NULL)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	info->scope = tmp.scope;
+	info->name_status = tmp.name_status;
+	info->asn_status = tmp.asn_status;
+	info->n_origins = tmp.n_origins;
+	memcpy(info->origins, tmp.origins, sizeof(info->origins));
+	if ((rc = dup_str(r, name, &info->name)) < 0 || (rc = dup_str(r, as_name, &info->as_name)) < 0)
+		return rc;
+	return HW_OK;
+}
+
+/*
+ * Without addresses[] (a document from another tool), the replies' own name / asn /
+ * as_name annotate their addresses: the first reply that names an address counts.
+ */
+static int read_reply_infos(struct jr *r, const json_t *obj, struct hw_trace *t)
+{
+	const json_t *hops = json_object_get(obj, "hops");
+
+	for (size_t i = 0; i < json_array_size(hops); i++) {
+		const json_t *replies = json_object_get(json_array_get(hops, i), "replies");
+		for (size_t j = 0; j < json_array_size(replies); j++) {
+			const json_t *rep = json_array_get(replies, j);
+			const json_t *name = json_object_get(rep, "name");
+			const json_t *asn = json_object_get(rep, "asn");
+			const json_t *as_name = json_object_get(rep, "as_name");
+			struct hw_addr a;
+			struct hw_addr_info *info;
+			int rc;
+
+			if ((!json_is_string(name) && !json_is_integer(asn)) ||
+			    hw_addr_parse(json_string_value(json_object_get(rep, "addr")), &a) != HW_OK ||
+			    trace_info(t, &a) != NULL)
+				continue;
+			if ((info = trace_info_add(t, &a)) == NULL)
+				return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+			if (json_is_string(name)) {
+				info->name_status = HW_LOOKUP_OK;
+				if ((rc = dup_str(r, json_string_value(name), &info->name)) < 0)
+					return rc;
+			}
+			/* read_reply checked the range; 0 is no AS. */
+			if (json_is_integer(asn) && json_integer_value(asn) > 0) {
+				info->asn_status = HW_LOOKUP_OK;
+				info->origins[0] = (uint32_t)json_integer_value(asn);
+				info->n_origins = 1;
+				if (json_is_string(as_name) &&
+				    (rc = dup_str(r, json_string_value(as_name), &info->as_name)) < 0)
+					return rc;
+			}
+		}
+	}
+	return HW_OK;
+}
+
+/* addresses[] (optional), and the derived as_path[] and borders[] (types checked only:
+   they are recomputed from addresses[]). */
+static int read_annotation(struct jr *r, const json_t *obj, const char *path,
+			   struct hw_trace *t)
+{
+	const json_t *v;
+	int rc;
+
+	if ((rc = get_typed(r, obj, path, "as_path", JSON_ARRAY, true, &v)) < 0 ||
+	    (rc = get_typed(r, obj, path, "borders", JSON_ARRAY, true, &v)) < 0 ||
+	    (rc = get_typed(r, obj, path, "addresses", JSON_ARRAY, true, &v)) < 0)
+		return rc;
+	if (v == NULL)
+		return read_reply_infos(r, obj, t);
+	return read_array(r, obj, path, "addresses", read_info, t);
+}
+
 /* Everything after trace_new: target, outcome, counters, hops, links, diamonds. */
 static int read_trace_body(struct jr *r, const json_t *obj, const char *path,
 			   struct hw_trace *t)
@@ -1127,9 +1446,10 @@ static int read_trace_body(struct jr *r, const json_t *obj, const char *path,
 	    (rc = get_ms(r, obj, path, "duration_ms", &t->duration_ms)) < 0 ||
 	    (rc = get_u32(r, obj, path, "probes_sent", UINT32_MAX, &t->probes_sent)) < 0 ||
 	    (rc = get_u32(r, obj, path, "replies", UINT32_MAX, &t->replies)) < 0 ||
-	    (rc = read_hops(r, obj, path, t)) < 0)
+	    (rc = read_hops(r, obj, path, t)) < 0 ||
+	    (rc = read_multipath_body(r, obj, path, t)) < 0)
 		return rc;
-	return read_multipath_body(r, obj, path, t);
+	return read_annotation(r, obj, path, t);
 }
 
 static int read_trace(struct jr *r, const json_t *obj, const char *path, struct hw_trace **out)
@@ -1212,6 +1532,32 @@ static int read_opt_str(struct jr *r, const json_t *root, const char *key, char 
 	return dup_str(r, s, out);
 }
 
+/* transit: optional, distinct AS numbers 1..2^32-1. */
+static int read_transit(struct jr *r, const json_t *root, struct hw_run *run)
+{
+	char epath[PATH_LEN];
+	const json_t *arr;
+	int rc = get_typed(r, root, "", "transit", JSON_ARRAY, true, &arr);
+
+	if (rc < 0 || arr == NULL || json_array_size(arr) == 0)
+		return rc;
+	if ((run->transit = calloc(json_array_size(arr), sizeof(*run->transit))) == NULL)
+		return fail(r, HW_ERR_NOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *v = json_array_get(arr, i);
+		join_index(epath, "transit", i);
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > (json_int_t)UINT32_MAX)
+			return bad(r, epath, "expected an AS number 1..4294967295");
+		run->transit[i] = (uint32_t)json_integer_value(v);
+		for (size_t j = 0; j < i; j++)
+			if (run->transit[j] == run->transit[i])
+				return bad(r, epath, "AS%lu twice", (unsigned long)run->transit[i]);
+		run->n_transit = i + 1;
+	}
+	return HW_OK;
+}
+
 static int read_run(struct jr *r, const json_t *root, struct hw_run *run)
 {
 	const char *vantage, *tool;
@@ -1226,7 +1572,8 @@ static int read_run(struct jr *r, const json_t *root, struct hw_run *run)
 	    (rc = get_str(r, root, "", "tool", true, &tool)) < 0 ||
 	    (rc = dup_str(r, tool, &run->tool_version)) < 0 ||
 	    (rc = read_opt_str(r, root, "tag", &run->tag)) < 0 ||
-	    (rc = read_opt_str(r, root, "options", &run->options)) < 0)
+	    (rc = read_opt_str(r, root, "options", &run->options)) < 0 ||
+	    (rc = read_transit(r, root, run)) < 0)
 		return rc;
 	return read_traces(r, root, run);
 }

@@ -1,5 +1,5 @@
 /*
- * c-ares on our event loop.
+ * c-ares on our event loop: host names (A / AAAA), reverse names (PTR) and TXT records.
  *
  * c-ares tells us which sockets to watch through its socket-state callback (→ loop_watch),
  * we call ares_process_fd when one is ready, and one loop timer follows ares_timeout so
@@ -15,6 +15,11 @@
  * its deadline stays with c-ares until c-ares lets go of it; when no lookup still waits
  * for c-ares, ares_cancel ends them all at once.
  *
+ * A server that refuses (ICMP port unreachable: nothing listens there) is no answer
+ * either, but c-ares would keep each question until its try times out. Its socket calls
+ * go through ours, so a refusal is seen: after the c-ares call that saw one, every
+ * question still out is cancelled and fails at once (the one server we have refuses).
+ *
  * Re-entrancy: callers' callbacks run inside ares_process_fd and may start lookups or close
  * the resolver. `depth` counts our frames on the stack; closing inside one only marks the
  * resolver, and the outermost frame destroys it on the way out. Lookups are only ever
@@ -22,13 +27,18 @@
  * resolver_lookup, so a callback never runs before resolver_lookup has returned.
  */
 #include <ares.h>
+#include <errno.h>
+#include <arpa/nameser.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <hopwatch/resolve.h>
 #include <hopwatch/status.h>
@@ -44,21 +54,38 @@
 /* Lookups in c-ares at once: their answers fit a default socket buffer in a burst. */
 #define MAX_INFLIGHT 128
 
+/* What a lookup asks. */
+enum kind { K_ADDR, K_PTR, K_TXT };
+
+/* An answer on its way to the caller; every pointer is owned (answer_clear frees). */
+struct answer {
+	int status;
+	struct hw_addr *addrs;      /* K_ADDR */
+	size_t n;
+	char *name;                 /* K_PTR */
+	struct hw_txt *txt;         /* K_TXT: n records, their bytes in txtbuf */
+	unsigned char *txtbuf;
+};
+
 struct lookup {
 	struct lookup *prev, *next; /* every lookup of the resolver */
 	struct lookup *qnext;       /* the queue of lookups waiting for their turn */
 	hw_resolver_t *r;
-	hw_resolve_cb cb;
+	enum kind kind;
+	union {
+		hw_resolve_cb addr;
+		hw_resolve_name_cb name;
+		hw_resolve_txt_cb txt;
+	} cb;
 	void *arg;
 	int family;
-	char *name;
+	char *name;                 /* K_ADDR, K_TXT */
+	struct hw_addr rev;         /* K_PTR */
 	int64_t timer;              /* the deadline; 0: none */
 	bool in_ares;               /* c-ares holds this lookup: its callback has not run */
 	bool answered;              /* cb has run */
-	bool starting;              /* inside ares_getaddrinfo */
-	int status;                 /* an answer c-ares gave within ares_getaddrinfo */
-	struct hw_addr *addrs;
-	size_t n;
+	bool starting;              /* inside the c-ares call that started it */
+	struct answer early;        /* an answer c-ares gave within that call */
 };
 
 struct hw_resolver {
@@ -71,9 +98,11 @@ struct hw_resolver {
 	int64_t pump_timer;         /* starts queued lookups from the loop; 0: none */
 	unsigned depth;             /* our frames on the stack */
 	bool closing;
+	bool refused;               /* a socket saw ECONNREFUSED: cancel what is out */
 	struct lookup *lookups;     /* every lookup still allocated */
 	struct lookup *qhead, *qtail;
 	size_t pending;             /* lookups not yet answered */
+	size_t max_inflight;        /* at most this many in c-ares */
 	size_t inflight;            /* lookups c-ares holds */
 	size_t waiting;             /* of those, the ones not yet answered */
 };
@@ -163,6 +192,15 @@ static int collect(const struct ares_addrinfo *ai, int family, struct hw_addr **
 
 /* ---- lookups ---- */
 
+static void answer_clear(struct answer *a)
+{
+	free(a->addrs);
+	free(a->name);
+	free(a->txt);
+	free(a->txtbuf);
+	memset(a, 0, sizeof(*a));
+}
+
 static void lookup_free(struct lookup *lk)
 {
 	hw_resolver_t *r = lk->r;
@@ -174,14 +212,15 @@ static void lookup_free(struct lookup *lk)
 	if (lk->next != NULL)
 		lk->next->prev = lk->prev;
 	free(lk->name);
-	free(lk->addrs);
+	answer_clear(&lk->early);
 	free(lk);
 }
 
-/* Runs the caller's callback, once. */
-static void answer(struct lookup *lk, int status, const struct hw_addr *addrs, size_t n)
+/* Runs the caller's callback, once; an error answer carries no data. */
+static void answer(struct lookup *lk, const struct answer *a)
 {
 	hw_resolver_t *r = lk->r;
+	bool ok = a->status == HW_OK;
 
 	if (lk->timer != 0) {
 		loop_timer_cancel(r->loop, lk->timer);
@@ -191,13 +230,36 @@ static void answer(struct lookup *lk, int status, const struct hw_addr *addrs, s
 		r->waiting--;
 	lk->answered = true;
 	r->pending--;
-	lk->cb(lk->arg, status, status == HW_OK ? addrs : NULL, status == HW_OK ? n : 0);
+	switch (lk->kind) {
+	case K_ADDR:
+		lk->cb.addr(lk->arg, a->status, ok ? a->addrs : NULL, ok ? a->n : 0);
+		break;
+	case K_PTR:
+		lk->cb.name(lk->arg, a->status, ok ? a->name : NULL);
+		break;
+	case K_TXT:
+		lk->cb.txt(lk->arg, a->status, ok ? a->txt : NULL, ok ? a->n : 0);
+		break;
+	}
+}
+
+static void answer_status(struct lookup *lk, int status)
+{
+	struct answer a = {.status = status};
+
+	answer(lk, &a);
 }
 
 /* Answers and frees a lookup c-ares does not hold. */
-static void finish(struct lookup *lk, int status, const struct hw_addr *addrs, size_t n)
+static void finish(struct lookup *lk, const struct answer *a)
 {
-	answer(lk, status, addrs, n);
+	answer(lk, a);
+	lookup_free(lk);
+}
+
+static void finish_status(struct lookup *lk, int status)
+{
+	answer_status(lk, status);
 	lookup_free(lk);
 }
 
@@ -205,12 +267,14 @@ static void finish(struct lookup *lk, int status, const struct hw_addr *addrs, s
  * A numeric name is its own answer. c-ares would agree only partly: asked for IPv6, it
  * sends an AAAA question for "192.0.2.1" to the server.
  */
-static void answer_numeric(struct lookup *lk, const struct hw_addr *a)
+static void answer_numeric(struct lookup *lk, struct hw_addr *addr)
 {
-	if (lk->family != AF_UNSPEC && lk->family != a->family)
-		finish(lk, HW_ERR_NOHOST, NULL, 0);
+	struct answer a = {.status = HW_OK, .addrs = addr, .n = 1};
+
+	if (lk->family != AF_UNSPEC && lk->family != addr->family)
+		finish_status(lk, HW_ERR_NOHOST);
 	else
-		finish(lk, HW_OK, a, 1);
+		finish(lk, &a);
 }
 
 /* ---- driving c-ares ---- */
@@ -218,6 +282,8 @@ static void answer_numeric(struct lookup *lk, const struct hw_addr *a)
 static void destroy(hw_resolver_t *r);
 static void on_ares_timer(void *arg);
 static void on_addrinfo(void *arg, int ares_status, int timeouts, struct ares_addrinfo *ai);
+static void on_hostent(void *arg, int ares_status, int timeouts, struct hostent *host);
+static void on_txt(void *arg, int ares_status, int timeouts, unsigned char *abuf, int alen);
 static void on_deadline(void *arg);
 
 /* Keeps our one timer at the time c-ares next needs to look at its queries. */
@@ -247,17 +313,39 @@ static void rearm(hw_resolver_t *r)
 	r->timer_when = when;
 }
 
+/* Asks c-ares what the lookup wants to know; its callback may run before this returns. */
+static void ask(hw_resolver_t *r, struct lookup *lk)
+{
+	struct ares_addrinfo_hints hints;
+
+	switch (lk->kind) {
+	case K_ADDR:
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = lk->family;
+		ares_getaddrinfo(r->ch, lk->name, NULL, &hints, on_addrinfo, lk);
+		break;
+	case K_PTR:
+		/* c-ares builds the in-addr.arpa / ip6.arpa name and reads the hosts file
+		   first when its configuration says so (never with a server of our own). */
+		ares_gethostbyaddr(r->ch, lk->rev.a, (int)hw_addr_len(&lk->rev), lk->rev.family,
+				   on_hostent, lk);
+		break;
+	case K_TXT:
+		ares_query(r->ch, lk->name, ns_c_in, ns_t_txt, on_txt, lk);
+		break;
+	}
+}
+
 /* Hands the next queued lookup to c-ares (or answers it, if it needs no server). */
 static void start(hw_resolver_t *r)
 {
 	struct lookup *lk = r->qhead;
-	struct ares_addrinfo_hints hints;
 	struct hw_addr numeric;
 
 	r->qhead = lk->qnext;
 	if (r->qhead == NULL)
 		r->qtail = NULL;
-	if (hw_addr_parse(lk->name, &numeric) == HW_OK) {
+	if (lk->kind == K_ADDR && hw_addr_parse(lk->name, &numeric) == HW_OK) {
 		answer_numeric(lk, &numeric);
 		return;
 	}
@@ -269,19 +357,18 @@ static void start(hw_resolver_t *r)
 	r->inflight++;
 	r->waiting++;
 	lk->starting = true;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = lk->family;
-	ares_getaddrinfo(r->ch, lk->name, NULL, &hints, on_addrinfo, lk);
+	ask(r, lk);
 	lk->starting = false;
-	/* c-ares answered at once (a malformed name): now that it let go, tell the caller. */
+	/* c-ares answered at once (a malformed name, the hosts file): now that it let go,
+	   tell the caller. */
 	if (!lk->in_ares)
-		finish(lk, lk->status, lk->addrs, lk->n);
+		finish(lk, &lk->early);
 }
 
 /* Starts queued lookups while there is room; callbacks it runs may queue more. */
 static void pump(hw_resolver_t *r)
 {
-	while (!r->closing && r->qhead != NULL && r->inflight < MAX_INFLIGHT)
+	while (!r->closing && r->qhead != NULL && r->inflight < r->max_inflight)
 		start(r);
 }
 
@@ -297,6 +384,11 @@ static void enter(hw_resolver_t *r)
  */
 static void leave(hw_resolver_t *r)
 {
+	if (r->depth == 1 && r->refused && !r->closing) {
+		r->refused = false;
+		/* Their callbacks run now, inside this frame, and report HW_ERR_AGAIN. */
+		ares_cancel(r->ch);
+	}
 	if (r->depth == 1)
 		pump(r);
 	if (--r->depth > 0)
@@ -346,49 +438,117 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
 	(void)loop_watch(r->loop, fd, events, on_fd, r);
 }
 
-/* c-ares is done with a lookup. */
-static void on_addrinfo(void *arg, int ares_status, int timeouts, struct ares_addrinfo *ai)
+/* c-ares is done with a lookup: ans (owned, consumed here) goes to the caller. */
+static void completed(struct lookup *lk, struct answer *ans)
 {
-	struct lookup *lk = arg;
 	hw_resolver_t *r = lk->r;
-	struct hw_addr *addrs = NULL;
-	size_t n = 0;
-	int status;
 
-	(void)timeouts;
 	if (lk->starting) {
-		/* Within ares_getaddrinfo: start() tells the caller once c-ares has returned. */
+		/* Within the c-ares call: start() tells the caller once c-ares has returned. */
 		lk->in_ares = false;
 		r->inflight--;
 		r->waiting--;
-		lk->status = status_of(ares_status);
-		if (lk->status == HW_OK)
-			lk->status = collect(ai, lk->family, &lk->addrs, &lk->n);
-		ares_freeaddrinfo(ai);
+		lk->early = *ans;
 		return;
 	}
 	if (lk->answered) {
 		/* Its deadline has spoken already. */
-		ares_freeaddrinfo(ai);
+		answer_clear(ans);
 		r->inflight--;
 		lookup_free(lk);
 		return;
 	}
-	status = status_of(ares_status);
-	if (status == HW_OK)
-		status = collect(ai, lk->family, &addrs, &n);
-	ares_freeaddrinfo(ai);
 	if (r->closing) {
-		status = HW_ERR_AGAIN;
-		free(addrs);
-		addrs = NULL;
-		n = 0;
+		answer_clear(ans);
+		ans->status = HW_ERR_AGAIN;
 	}
-	answer(lk, status, addrs, n);
+	answer(lk, ans);
 	lk->in_ares = false;
 	r->inflight--;
-	free(addrs);
+	answer_clear(ans);
 	lookup_free(lk);
+}
+
+static void on_addrinfo(void *arg, int ares_status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct lookup *lk = arg;
+	struct answer ans = {.status = status_of(ares_status)};
+
+	(void)timeouts;
+	if (ans.status == HW_OK)
+		ans.status = collect(ai, lk->family, &ans.addrs, &ans.n);
+	ares_freeaddrinfo(ai);
+	completed(lk, &ans);
+}
+
+static void on_hostent(void *arg, int ares_status, int timeouts, struct hostent *host)
+{
+	struct lookup *lk = arg;
+	struct answer ans = {.status = status_of(ares_status)};
+
+	(void)timeouts;
+	if (ans.status == HW_OK && (host == NULL || host->h_name == NULL || host->h_name[0] == '\0'))
+		ans.status = HW_ERR_NOHOST;
+	if (ans.status == HW_OK && (ans.name = strdup(host->h_name)) == NULL)
+		ans.status = HW_ERR_NOMEM;
+	completed(lk, &ans);
+}
+
+/*
+ * The TXT records of an answer, each record's strings joined (RFC 7208's reading): one
+ * allocation for the bytes, NUL after each record so callers may treat them as strings.
+ */
+static int collect_txt(const unsigned char *abuf, int alen, struct answer *ans)
+{
+	struct ares_txt_ext *list = NULL, *t;
+	size_t records = 0, bytes = 0, off = 0;
+	int rc = ares_parse_txt_reply_ext(abuf, alen, &list);
+
+	if (rc != ARES_SUCCESS)
+		return rc == ARES_ENODATA ? HW_ERR_NOHOST : status_of(rc);
+	for (t = list; t != NULL; t = t->next) {
+		records += t->record_start || records == 0;
+		bytes += t->length + 1;
+	}
+	if (records == 0) {
+		ares_free_data(list);
+		return HW_ERR_NOHOST;
+	}
+	ans->txt = calloc(records, sizeof(*ans->txt));
+	ans->txtbuf = malloc(bytes + 1);
+	if (ans->txt == NULL || ans->txtbuf == NULL) {
+		ares_free_data(list);
+		return HW_ERR_NOMEM;
+	}
+	for (t = list; t != NULL; t = t->next) {
+		if (t->record_start || ans->n == 0) {
+			if (ans->n > 0)
+				ans->txtbuf[off++] = '\0';
+			ans->txt[ans->n++].text = ans->txtbuf + off;
+		}
+		memcpy(ans->txtbuf + off, t->txt, t->length);
+		off += t->length;
+		ans->txt[ans->n - 1].len += t->length;
+	}
+	ans->txtbuf[off] = '\0';
+	ares_free_data(list);
+	return HW_OK;
+}
+
+static void on_txt(void *arg, int ares_status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct lookup *lk = arg;
+	struct answer ans = {.status = status_of(ares_status)};
+
+	(void)timeouts;
+	if (ans.status == HW_OK)
+		ans.status = collect_txt(abuf, alen, &ans);
+	if (ans.status != HW_OK) {
+		int status = ans.status;
+		answer_clear(&ans);
+		ans.status = status;
+	}
+	completed(lk, &ans);
 }
 
 static void on_deadline(void *arg)
@@ -398,21 +558,18 @@ static void on_deadline(void *arg)
 
 	lk->timer = 0;
 	enter(r);
-	answer(lk, HW_ERR_AGAIN, NULL, 0);
+	answer_status(lk, HW_ERR_AGAIN);
 	/* Nobody waits for what c-ares still does: stop it rather than let it retransmit. */
 	if (r->waiting == 0 && !r->closing)
 		ares_cancel(r->ch);
 	leave(r);
 }
 
-int resolver_lookup(hw_resolver_t *r, const char *name, int family, hw_resolve_cb cb,
-		    void *arg)
+/* Queues a lookup (its name copied, when it has one); HW_OK or an error and no lookup. */
+static int enqueue(hw_resolver_t *r, enum kind kind, const char *name, struct lookup **out)
 {
 	struct lookup *lk;
 
-	if (r == NULL || r->closing || name == NULL || cb == NULL
-	    || (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC))
-		return HW_ERR_INVAL;
 	/* Started from the loop: at once by the frame we are in, or by a timer due now. */
 	if (r->depth == 0 && r->pump_timer == 0) {
 		r->pump_timer = loop_timer(r->loop, hw_now_us(), on_pump, r);
@@ -421,14 +578,13 @@ int resolver_lookup(hw_resolver_t *r, const char *name, int family, hw_resolve_c
 			return HW_ERR_NOMEM;
 		}
 	}
-	if ((lk = calloc(1, sizeof(*lk))) == NULL || (lk->name = strdup(name)) == NULL) {
+	if ((lk = calloc(1, sizeof(*lk))) == NULL
+	    || (name != NULL && (lk->name = strdup(name)) == NULL)) {
 		free(lk);
 		return HW_ERR_NOMEM;
 	}
 	lk->r = r;
-	lk->cb = cb;
-	lk->arg = arg;
-	lk->family = family;
+	lk->kind = kind;
 	lk->next = r->lookups;
 	if (r->lookups != NULL)
 		r->lookups->prev = lk;
@@ -439,6 +595,64 @@ int resolver_lookup(hw_resolver_t *r, const char *name, int family, hw_resolve_c
 		r->qhead = lk;
 	r->qtail = lk;
 	r->pending++;
+	*out = lk;
+	return HW_OK;
+}
+
+int resolver_lookup(hw_resolver_t *r, const char *name, int family, hw_resolve_cb cb,
+		    void *arg)
+{
+	struct lookup *lk;
+	int rc;
+
+	if (r == NULL || r->closing || name == NULL || cb == NULL
+	    || (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC))
+		return HW_ERR_INVAL;
+	if ((rc = enqueue(r, K_ADDR, name, &lk)) != HW_OK)
+		return rc;
+	lk->cb.addr = cb;
+	lk->arg = arg;
+	lk->family = family;
+	return HW_OK;
+}
+
+int resolver_reverse(hw_resolver_t *r, const struct hw_addr *addr, hw_resolve_name_cb cb,
+		     void *arg)
+{
+	struct lookup *lk;
+	int rc;
+
+	if (r == NULL || r->closing || addr == NULL || cb == NULL
+	    || (addr->family != AF_INET && addr->family != AF_INET6))
+		return HW_ERR_INVAL;
+	if ((rc = enqueue(r, K_PTR, NULL, &lk)) != HW_OK)
+		return rc;
+	lk->cb.name = cb;
+	lk->arg = arg;
+	lk->rev = *addr;
+	lk->family = addr->family;
+	return HW_OK;
+}
+
+int resolver_txt(hw_resolver_t *r, const char *name, hw_resolve_txt_cb cb, void *arg)
+{
+	struct lookup *lk;
+	int rc;
+
+	if (r == NULL || r->closing || name == NULL || name[0] == '\0' || cb == NULL)
+		return HW_ERR_INVAL;
+	if ((rc = enqueue(r, K_TXT, name, &lk)) != HW_OK)
+		return rc;
+	lk->cb.txt = cb;
+	lk->arg = arg;
+	return HW_OK;
+}
+
+int resolver_set_inflight(hw_resolver_t *r, size_t max)
+{
+	if (r == NULL || max == 0 || max > RESOLVER_INFLIGHT_MAX)
+		return HW_ERR_INVAL;
+	r->max_inflight = max;
 	return HW_OK;
 }
 
@@ -511,6 +725,49 @@ static int set_server(hw_resolver_t *r, const struct hw_addr *a, int port)
 	return ares_set_servers_ports(r->ch, &node) == ARES_SUCCESS ? HW_OK : HW_ERR_NOMEM;
 }
 
+/* ---- c-ares' socket calls, to see refusals ---- */
+
+static ares_socket_t sock_open(int family, int type, int protocol, void *data)
+{
+	(void)data;
+	return socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+}
+
+static int sock_close(ares_socket_t fd, void *data)
+{
+	(void)data;
+	return close(fd);
+}
+
+static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len,
+			void *data)
+{
+	(void)data;
+	return connect(fd, sa, len);
+}
+
+static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+				  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
+{
+	hw_resolver_t *r = data;
+	ssize_t n = from != NULL ? recvfrom(fd, buf, len, flags, from, fromlen)
+				 : recv(fd, buf, len, flags);
+
+	if (n < 0 && errno == ECONNREFUSED)
+		r->refused = true;
+	return n;
+}
+
+static ares_ssize_t sock_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *data)
+{
+	(void)data;
+	return writev(fd, iov, n);
+}
+
+static const struct ares_socket_functions sock_funcs = {
+	sock_open, sock_close, sock_connect, sock_recvfrom, sock_sendv,
+};
+
 static int init_channel(hw_resolver_t *r, bool own_server)
 {
 	/* ares_options wants char *s; the strings are only read. */
@@ -540,6 +797,7 @@ static int init_channel(hw_resolver_t *r, bool own_server)
 	if (rc != ARES_SUCCESS)
 		return rc == ARES_ENOMEM ? HW_ERR_NOMEM : rc == ARES_EFILE ? HW_ERR_IO : HW_ERR_SYS;
 	r->have_ch = true;
+	ares_set_socket_functions(r->ch, &sock_funcs, r);
 	return HW_OK;
 }
 
@@ -563,6 +821,7 @@ hw_resolver_t *resolver_open(hw_loop_t *loop, const char *server, double timeout
 		return NULL;
 	}
 	r->loop = loop;
+	r->max_inflight = MAX_INFLIGHT;
 	r->timeout_us = (uint64_t)llround(timeout_s * 1e6);
 	if (r->timeout_us == 0)
 		r->timeout_us = 1;
@@ -591,7 +850,7 @@ static void destroy(hw_resolver_t *r)
 		ares_destroy(r->ch);
 	/* What is left never had its turn. */
 	while (r->lookups != NULL)
-		finish(r->lookups, HW_ERR_AGAIN, NULL, 0);
+		finish_status(r->lookups, HW_ERR_AGAIN);
 	ares_library_cleanup();
 	free(r);
 }

@@ -50,6 +50,7 @@ struct hw_run *run_free(struct hw_run *run)
 	free(run->tool_version);
 	free(run->tag);
 	free(run->options);
+	free(run->transit);
 	free(run);
 	return NULL;
 }

@@ -27,14 +27,181 @@
  *   diamonds:
  *    hop 1 198.18.1.2 -> hop 4 198.18.8.2: max width 2, length 3
  *   stop: completed at hop 4, 28 probes, 3.1 ms
+ *
+ * An annotated trace (annotate.h) names each interface and its AS, mtr/Trippy style, and
+ * ends with its AS path and borders; hops inside an AS of interest (--transit) and the
+ * ends of its borders are marked:
+ *
+ *    3  cu-bj-1.example (198.18.3.1) [AS4837 CHINA169-BACKBONE]  1.234 ms ...  [inside AS4837]
+ *    4  198.18.4.1 [AS?]  1.301 ms ...
+ *    5  10.0.0.1 [private]  1.402 ms ...
+ *   as path: AS64500 1-2 → AS4837 3-7 (transit) → ? 8 → AS131279 9-12
+ *   border: hop 7 → 9  AS4837 → AS131279  (198.18.7.1 → 198.18.9.1)  [transit]
+ *
+ * In brackets: the origin AS (others of a multi-origin prefix after '/') and the short
+ * name of the first; "AS?" when the lookup failed or timed out, "no AS" when the source
+ * knows none; the scope of special-purpose addresses whose AS is unknown.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include <hopwatch/aspath.h>
 #include <hopwatch/output.h>
 #include <hopwatch/status.h>
 
 /* Room for any mark hw_reply_mark writes ("!F-4294967295"). */
 #define MARK_LEN 16
+/* The longest AS name shown in text (bytes); JSON keeps it whole. */
+#define SHORT_NAME_LEN 24
+
+/* ---- annotation ---- */
+
+/* The AS path and borders of a trace, and the ASes the user watches. */
+struct as_view {
+	const uint32_t *transit;
+	size_t n_transit;
+	struct hw_as_segment *path;
+	size_t n_path;
+	struct hw_as_border *borders;
+	size_t n_borders;
+};
+
+static bool is_transit(const struct as_view *v, uint32_t asn)
+{
+	for (size_t i = 0; asn != 0 && i < v->n_transit; i++)
+		if (v->transit[i] == asn)
+			return true;
+	return false;
+}
+
+/*
+ * The name to show: the handle of a Cymru-style name ("CHINA169-BACKBONE CHINA UNICOM
+ * ..." -> "CHINA169-BACKBONE": a first word without lower case), else the name, cut to
+ * SHORT_NAME_LEN bytes at a character boundary.
+ */
+static void short_name(const char *name, char *out, size_t len)
+{
+	size_t n = strcspn(name, " ,"), i;
+	bool handle = name[n] != '\0';
+
+	for (i = 0; i < n && handle; i++)
+		handle = !(name[i] >= 'a' && name[i] <= 'z');
+	if (!handle)
+		n = strlen(name);
+	if (n >= len)
+		n = len - 1;
+	/* Back off UTF-8 continuation bytes so no character is cut. */
+	while (n > 0 && name[n] != '\0' && ((unsigned char)name[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(out, name, n);
+	out[n] = '\0';
+}
+
+/* " [AS4837 CHINA169]", " [AS?]", " [private]", or nothing. */
+static void write_info(const struct hw_addr_info *info, FILE *out)
+{
+	char name[SHORT_NAME_LEN + 1];
+	bool scope = info->scope != HW_SCOPE_PUBLIC && info->n_origins == 0;
+	bool as = info->n_origins > 0 || info->asn_status == HW_LOOKUP_FAILED
+		  || info->asn_status == HW_LOOKUP_NOTFOUND;
+
+	if (!scope && !as)
+		return;
+	fputs(" [", out);
+	if (scope)
+		fprintf(out, "%s%s", hw_scope_name((enum hw_scope)info->scope), as ? ", " : "");
+	if (info->n_origins > 0) {
+		fprintf(out, "AS%lu", (unsigned long)info->origins[0]);
+		for (unsigned i = 1; i < info->n_origins && i < HW_ORIGINS_MAX; i++)
+			fprintf(out, "/%lu", (unsigned long)info->origins[i]);
+		if (info->as_name != NULL) {
+			short_name(info->as_name, name, sizeof(name));
+			fprintf(out, " %s", name);
+		}
+	} else if (info->asn_status == HW_LOOKUP_FAILED) {
+		fputs("AS?", out);
+	} else if (info->asn_status == HW_LOOKUP_NOTFOUND) {
+		fputs("no AS", out);
+	}
+	fputc(']', out);
+}
+
+/* "name (addr) [AS...]" when annotated with a name, "addr [AS...]" otherwise. */
+static void write_addr(const struct hw_trace *trace, const struct hw_addr *addr, FILE *out)
+{
+	char buf[HW_ADDRSTRLEN];
+	const struct hw_addr_info *info = trace_info(trace, addr);
+
+	hw_addr_str(addr, buf, sizeof(buf));
+	if (info != NULL && info->name != NULL)
+		fprintf(out, " %s (%s)", info->name, buf);
+	else
+		fprintf(out, " %s", buf);
+	if (info != NULL)
+		write_info(info, out);
+}
+
+/* "  [inside AS4837]" or "  [border AS4837 → AS131279]" for hops that touch a watched AS. */
+static void write_transit_mark(const struct as_view *v, uint8_t ttl, FILE *out)
+{
+	for (size_t i = 0; i < v->n_borders; i++) {
+		const struct hw_as_border *b = &v->borders[i];
+		if ((b->from_ttl == ttl || b->to_ttl == ttl)
+		    && (is_transit(v, b->from_asn) || is_transit(v, b->to_asn))) {
+			fprintf(out, "  [border AS%lu \u2192 AS%lu]", (unsigned long)b->from_asn,
+				(unsigned long)b->to_asn);
+			return;
+		}
+	}
+	for (size_t i = 0; i < v->n_path; i++) {
+		const struct hw_as_segment *seg = &v->path[i];
+		if (ttl >= seg->first_ttl && ttl <= seg->last_ttl && is_transit(v, seg->asn)) {
+			fprintf(out, "  [inside AS%lu]", (unsigned long)seg->asn);
+			return;
+		}
+	}
+}
+
+static bool any_asn(const struct as_view *v)
+{
+	for (size_t i = 0; i < v->n_path; i++)
+		if (v->path[i].asn != 0)
+			return true;
+	return false;
+}
+
+static void write_as_path(const struct as_view *v, FILE *out)
+{
+	char from[HW_ADDRSTRLEN], to[HW_ADDRSTRLEN];
+
+	if (!any_asn(v))
+		return;
+	fputs("as path:", out);
+	for (size_t i = 0; i < v->n_path; i++) {
+		const struct hw_as_segment *seg = &v->path[i];
+		fputs(i > 0 ? " \u2192 " : " ", out);
+		if (seg->asn != 0)
+			fprintf(out, "AS%lu", (unsigned long)seg->asn);
+		else
+			fputc('?', out);
+		if (seg->first_ttl == seg->last_ttl)
+			fprintf(out, " %u", (unsigned)seg->first_ttl);
+		else
+			fprintf(out, " %u-%u", (unsigned)seg->first_ttl, (unsigned)seg->last_ttl);
+		if (is_transit(v, seg->asn))
+			fputs(" (transit)", out);
+	}
+	fputc('\n', out);
+	for (size_t i = 0; i < v->n_borders; i++) {
+		const struct hw_as_border *b = &v->borders[i];
+		fprintf(out, "border: hop %u \u2192 %u  AS%lu \u2192 AS%lu  (%s \u2192 %s)%s\n",
+			(unsigned)b->from_ttl, (unsigned)b->to_ttl, (unsigned long)b->from_asn,
+			(unsigned long)b->to_asn, hw_addr_str(&b->from, from, sizeof(from)),
+			hw_addr_str(&b->to, to, sizeof(to)),
+			is_transit(v, b->from_asn) || is_transit(v, b->to_asn) ? "  [transit]" : "");
+	}
+}
 
 static void write_flow(const struct hw_trace *trace, FILE *out)
 {
@@ -98,11 +265,10 @@ static const struct hw_reply *find_reply(const struct hw_hop *hop, unsigned atte
 static void write_reply(const struct hw_trace *trace, const struct hw_reply *r,
 			const struct hw_addr **shown, FILE *out)
 {
-	char buf[HW_ADDRSTRLEN];
 	char mark[MARK_LEN];
 
 	if (*shown == NULL || !hw_addr_eq(*shown, &r->addr)) {
-		fprintf(out, " %s", hw_addr_str(&r->addr, buf, sizeof(buf)));
+		write_addr(trace, &r->addr, out);
 		*shown = &r->addr;
 	}
 	fprintf(out, "  %.3f ms", r->rtt_ms);
@@ -159,7 +325,8 @@ static void write_hop_mpls(const struct hw_hop *hop, FILE *out)
 	}
 }
 
-static void write_hop(const struct hw_trace *trace, const struct hw_hop *hop, FILE *out)
+static void write_hop(const struct hw_trace *trace, const struct hw_hop *hop,
+		      const struct as_view *v, FILE *out)
 {
 	const struct hw_addr *shown = NULL;
 
@@ -171,6 +338,7 @@ static void write_hop(const struct hw_trace *trace, const struct hw_hop *hop, FI
 		else
 			write_reply(trace, r, &shown, out);
 	}
+	write_transit_mark(v, hop->ttl, out);
 	fputc('\n', out);
 	write_hop_mpls(hop, out);
 }
@@ -226,10 +394,10 @@ static struct iface iface_at(const struct hw_hop *hop, size_t i)
 
 static void write_iface(const struct hw_trace *trace, const struct iface *f, FILE *out)
 {
-	char buf[HW_ADDRSTRLEN], mark[MARK_LEN];
+	char mark[MARK_LEN];
 
-	fprintf(out, " %s  %.3f ms  %u flow%s", hw_addr_str(&f->first->addr, buf, sizeof(buf)),
-		f->best_ms, f->flows, f->flows == 1 ? "" : "s");
+	write_addr(trace, &f->first->addr, out);
+	fprintf(out, "  %.3f ms  %u flow%s", f->best_ms, f->flows, f->flows == 1 ? "" : "s");
 	hw_reply_mark(f->first, trace->dst.family, hw_addr_eq(&f->first->addr, &trace->dst), mark,
 		      sizeof(mark));
 	if (mark[0] != '\0')
@@ -237,7 +405,8 @@ static void write_iface(const struct hw_trace *trace, const struct iface *f, FIL
 }
 
 /* Every interface of a TTL on its own line, in order of first answer. */
-static void write_mp_hop(const struct hw_trace *trace, const struct hw_hop *hop, FILE *out)
+static void write_mp_hop(const struct hw_trace *trace, const struct hw_hop *hop,
+			 const struct as_view *v, FILE *out)
 {
 	bool first = true;
 
@@ -251,6 +420,8 @@ static void write_mp_hop(const struct hw_trace *trace, const struct hw_hop *hop,
 		write_iface(trace, &f, out);
 		if (first && hop->per_packet)
 			fputs("  [per-packet]", out);
+		if (first)
+			write_transit_mark(v, hop->ttl, out);
 		fputc('\n', out);
 		write_mpls(f.first, out);
 		first = false;
@@ -301,25 +472,40 @@ static void write_stop(const struct hw_trace *trace, FILE *out)
 		trace->duration_ms);
 }
 
-int text_write_trace(const struct hw_trace *trace, FILE *out)
+int text_write_trace_as(const struct hw_trace *trace, const uint32_t *transit,
+			size_t n_transit, FILE *out)
 {
-	if (trace == NULL || out == NULL)
+	if (trace == NULL || out == NULL || (transit == NULL && n_transit > 0))
 		return HW_ERR_INVAL;
 	bool multipath = trace->multipath != HW_MULTIPATH_NONE;
+	struct as_view v = {transit, n_transit, NULL, 0, NULL, 0};
 
+	if (trace->n_infos > 0 && (trace_as_path(trace, &v.path, &v.n_path) != HW_OK
+				   || as_path_borders(v.path, v.n_path, &v.borders, &v.n_borders) != HW_OK)) {
+		free(v.path);
+		return HW_ERR_NOMEM;
+	}
 	write_header(trace, out);
 	for (size_t i = 0; i < trace->n_hops; i++) {
 		if (trace->hops[i].probes_sent == 0)
 			continue;
 		if (multipath)
-			write_mp_hop(trace, &trace->hops[i], out);
+			write_mp_hop(trace, &trace->hops[i], &v, out);
 		else
-			write_hop(trace, &trace->hops[i], out);
+			write_hop(trace, &trace->hops[i], &v, out);
 	}
 	if (multipath) {
 		write_links(trace, out);
 		write_diamonds(trace, out);
 	}
+	write_as_path(&v, out);
 	write_stop(trace, out);
+	free(v.path);
+	free(v.borders);
 	return ferror(out) ? HW_ERR_IO : HW_OK;
+}
+
+int text_write_trace(const struct hw_trace *trace, FILE *out)
+{
+	return text_write_trace_as(trace, NULL, 0, out);
 }

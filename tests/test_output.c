@@ -444,6 +444,25 @@ static void assert_trace_equal(const struct hw_trace *x, const struct hw_trace *
 		assert_int_equal(x->links[i].ttl, y->links[i].ttl);
 		assert_int_equal(x->links[i].per_packet, y->links[i].per_packet);
 	}
+	assert_int_equal(x->n_infos, y->n_infos);
+	for (size_t i = 0; i < x->n_infos; i++) {
+		const struct hw_addr_info *a = &x->infos[i], *b = &y->infos[i];
+		assert_addr_equal(&a->addr, &b->addr);
+		assert_int_equal(a->scope, b->scope);
+		assert_int_equal(a->name_status, b->name_status);
+		assert_int_equal(a->asn_status, b->asn_status);
+		assert_int_equal(a->n_origins, b->n_origins);
+		for (unsigned k = 0; k < a->n_origins; k++)
+			assert_int_equal(a->origins[k], b->origins[k]);
+		if (a->name == NULL)
+			assert_null(b->name);
+		else
+			assert_string_equal(a->name, b->name);
+		if (a->as_name == NULL)
+			assert_null(b->as_name);
+		else
+			assert_string_equal(a->as_name, b->as_name);
+	}
 	assert_int_equal(x->n_diamonds, y->n_diamonds);
 	for (size_t i = 0; i < x->n_diamonds; i++) {
 		const struct hw_diamond *a = &x->diamonds[i], *b = &y->diamonds[i];
@@ -465,6 +484,9 @@ static void assert_run_equal(const struct hw_run *x, const struct hw_run *y)
 	assert_int_equal(x->start_unix_us, y->start_unix_us);
 	assert_string_equal(x->vantage, y->vantage);
 	assert_string_equal(x->tool_version, y->tool_version);
+	assert_int_equal(x->n_transit, y->n_transit);
+	for (size_t i = 0; i < x->n_transit; i++)
+		assert_int_equal(x->transit[i], y->transit[i]);
 	assert_int_equal(x->n_traces, y->n_traces);
 	for (size_t i = 0; i < x->n_traces; i++)
 		assert_trace_equal(x->traces[i], y->traces[i]);
@@ -1111,6 +1133,264 @@ static void test_json_read_args(void **state)
 	assert_null(out);
 }
 
+/* ---- annotation ---- */
+
+/* Sets what annotation would have learned about an address of t. */
+static struct hw_addr_info *annotate_addr(struct hw_trace *t, const char *a, const char *name,
+					  uint8_t name_status, const uint32_t *origins,
+					  unsigned n, const char *as_name, uint8_t asn_status)
+{
+	struct hw_addr ad = addr(a);
+	struct hw_addr_info *info = trace_info_add(t, &ad);
+
+	assert_non_null(info);
+	info->name = name ? strdup(name) : NULL;
+	info->name_status = name_status;
+	info->n_origins = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++)
+		info->origins[i] = origins[i];
+	info->as_name = as_name ? strdup(as_name) : NULL;
+	info->asn_status = asn_status;
+	return info;
+}
+
+/* rich_run with trace 0 annotated: AS64500 at hop 1, AS4837 (MOAS with 4808) at 3-4, a
+   failed lookup at hop 5, AS131279 at hop 6; and a transit list. */
+static struct hw_run *annotated_run(void)
+{
+	static const uint32_t edge[] = {64500}, cu[] = {4837, 4808}, kp[] = {131279};
+	struct hw_run *run = rich_run();
+	struct hw_trace *t = run->traces[0];
+
+	annotate_addr(t, "198.18.1.1", "edge-1.example", HW_LOOKUP_OK, edge, 1, "LAB-EDGE Edge",
+		      HW_LOOKUP_OK);
+	annotate_addr(t, "198.18.3.1", "cu-bj-1.example", HW_LOOKUP_OK, cu, 2,
+		      "CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN", HW_LOOKUP_OK);
+	annotate_addr(t, "198.18.4.1", NULL, HW_LOOKUP_NOTFOUND, cu, 1, NULL, HW_LOOKUP_OK);
+	annotate_addr(t, "198.18.4.2", NULL, HW_LOOKUP_FAILED, cu, 1, NULL, HW_LOOKUP_OK);
+	annotate_addr(t, "198.18.5.1", NULL, HW_LOOKUP_FAILED, NULL, 0, NULL, HW_LOOKUP_FAILED);
+	annotate_addr(t, "198.18.5.2", NULL, HW_LOOKUP_NONE, NULL, 0, NULL, HW_LOOKUP_NOTFOUND);
+	annotate_addr(t, "198.18.6.1", "kp.example", HW_LOOKUP_OK, kp, 1, "STAR-KP Ryugyong",
+		      HW_LOOKUP_OK);
+	run->transit = calloc(1, sizeof(*run->transit));
+	run->transit[0] = 4837;
+	run->n_transit = 1;
+	return run;
+}
+
+static void test_json_annotation(void **state)
+{
+	(void)state;
+	struct hw_run *run = annotated_run();
+	size_t len;
+	char *doc = capture_json(run, &len);
+	json_error_t e;
+	json_t *root = json_loads(doc, 0, &e);
+
+	assert_non_null(root);
+	char *transit = json_dumps(json_object_get(root, "transit"), JSON_COMPACT);
+	assert_string_equal(transit, "[4837]");
+	free(transit);
+	json_t *t0 = json_array_get(json_object_get(root, "traces"), 0);
+	json_t *r = json_array_get(json_object_get(json_array_get(json_object_get(t0, "hops"), 0),
+						   "replies"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "name")), "edge-1.example");
+	assert_int_equal(json_integer_value(json_object_get(r, "asn")), 64500);
+	assert_string_equal(json_string_value(json_object_get(r, "as_name")), "LAB-EDGE Edge");
+	/* Unknown: absent from the reply. */
+	r = json_array_get(json_object_get(json_array_get(json_object_get(t0, "hops"), 4),
+					   "replies"), 0);
+	assert_null(json_object_get(r, "name"));
+	assert_null(json_object_get(r, "asn"));
+	char *path = json_dumps(json_object_get(t0, "as_path"), JSON_COMPACT);
+	assert_string_equal(path,
+		"[{\"asn\":64500,\"first_ttl\":1,\"last_ttl\":1,\"first\":\"198.18.1.1\",\"last\":\"198.18.1.1\"},"
+		"{\"asn\":null,\"first_ttl\":2,\"last_ttl\":2,\"first\":null,\"last\":null},"
+		"{\"asn\":4837,\"first_ttl\":3,\"last_ttl\":4,\"first\":\"198.18.3.1\",\"last\":\"198.18.4.1\"},"
+		"{\"asn\":null,\"first_ttl\":5,\"last_ttl\":5,\"first\":\"198.18.5.1\",\"last\":\"198.18.5.1\"},"
+		"{\"asn\":131279,\"first_ttl\":6,\"last_ttl\":6,\"first\":\"198.18.6.1\",\"last\":\"198.18.6.1\"}]");
+	free(path);
+	char *borders = json_dumps(json_object_get(t0, "borders"), JSON_COMPACT);
+	assert_string_equal(borders,
+		"[{\"from_asn\":64500,\"to_asn\":4837,\"from_ttl\":1,\"to_ttl\":3,\"from\":\"198.18.1.1\",\"to\":\"198.18.3.1\"},"
+		"{\"from_asn\":4837,\"to_asn\":131279,\"from_ttl\":4,\"to_ttl\":6,\"from\":\"198.18.4.1\",\"to\":\"198.18.6.1\"}]");
+	free(borders);
+	json_t *a = json_array_get(json_object_get(t0, "addresses"), 1);
+	char *info = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(info, "{\"addr\":\"198.18.3.1\",\"scope\":\"benchmark\","
+				  "\"name\":\"cu-bj-1.example\",\"name_status\":\"ok\","
+				  "\"origins\":[4837,4808],\"asn_status\":\"ok\",\"as_name\":"
+				  "\"CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN\"}");
+	free(info);
+	/* Not annotated: no addresses, no as_path. */
+	assert_null(json_object_get(json_array_get(json_object_get(root, "traces"), 1), "as_path"));
+	json_decref(root);
+
+	/* Read back: the same annotation; written again: the same bytes. */
+	struct hw_run *back = read_ok(doc, len);
+	assert_run_equal(run, back);
+	char *again = capture_json(back, NULL);
+	assert_string_equal(doc, again);
+	free(again);
+	/* One trace alone (the store's form) keeps it too. */
+	char *one = NULL;
+	struct hw_trace *t = NULL;
+	char err[256];
+	assert_int_equal(json_trace_dump(run->traces[0], &one), HW_OK);
+	assert_int_equal(json_trace_load(one, strlen(one), &t, err, sizeof(err)), HW_OK);
+	assert_int_equal(t->n_infos, 7);
+	assert_int_equal(trace_asn(t, &(struct hw_addr){AF_INET, {198, 18, 3, 1}}), 4837);
+	trace_free(t);
+	free(one);
+	run_free(back);
+	run_free(run);
+	free(doc);
+}
+
+#define A0 "traces.0.addresses"
+#define B0 "traces[0].addresses"
+
+static const struct mutation annotation_rejected[] = {
+	{A0 ".0.name_status", "\"notfound\"", HW_ERR_MALFORMED,
+	 B0 "[0].name: a name with name_status \"notfound\""},
+	{A0 ".0.name", "null", HW_ERR_MALFORMED, B0 "[0].name: null with name_status \"ok\""},
+	{A0 ".0.asn_status", "\"failed\"", HW_ERR_MALFORMED,
+	 B0 "[0].origins: 1 origins with asn_status \"failed\""},
+	{A0 ".4.as_name", "\"X\"", HW_ERR_MALFORMED, B0 "[4].as_name: an AS name without an origin"},
+	{A0 ".0.origins", "[0]", HW_ERR_MALFORMED, B0 "[0].origins[0]: expected an AS number 1..4294967295"},
+	{A0 ".0.origins", "[4294967296]", HW_ERR_MALFORMED,
+	 B0 "[0].origins[0]: expected an AS number 1..4294967295"},
+	{A0 ".0.origins", "[1,2,3,4,5]", HW_ERR_MALFORMED, B0 "[0].origins: more than 4 origins"},
+	{A0 ".0.origins", "[7,7]", HW_ERR_MALFORMED, B0 "[0].origins[1]: AS7 twice"},
+	{A0 ".0.origins", "\"4837\"", HW_ERR_MALFORMED, B0 "[0].origins: expected an array"},
+	{A0 ".0.scope", "\"galactic\"", HW_ERR_MALFORMED, B0 "[0].scope: unknown scope \"galactic\""},
+	{A0 ".0.name_status", "\"maybe\"", HW_ERR_MALFORMED,
+	 B0 "[0].name_status: unknown lookup outcome \"maybe\""},
+	{A0 ".0.addr", "\"2001:db8::1\"", HW_ERR_MALFORMED, B0 "[0].addr: not an IPv4 address"},
+	{A0 ".1.addr", "\"198.18.1.1\"", HW_ERR_MALFORMED, B0 "[1].addr: listed twice"},
+	{A0 ".0.asn_status", NULL, HW_ERR_MALFORMED, B0 "[0].asn_status: missing"},
+	{A0, "{}", HW_ERR_MALFORMED, B0 ": expected an array"},
+	{A0 ".0", "7", HW_ERR_MALFORMED, B0 "[0]: expected an object"},
+	{"traces.0.as_path", "{}", HW_ERR_MALFORMED, "traces[0].as_path: expected an array"},
+	{"traces.0.hops.0.replies.0.asn", "-1", HW_ERR_MALFORMED,
+	 "traces[0].hops[0].replies[0].asn: -1 is out of range 0..4294967295"},
+	{"traces.0.hops.0.replies.0.name", "7", HW_ERR_MALFORMED,
+	 "traces[0].hops[0].replies[0].name: expected a string"},
+	{"transit", "[0]", HW_ERR_MALFORMED, "transit[0]: expected an AS number 1..4294967295"},
+	{"transit", "[5,5]", HW_ERR_MALFORMED, "transit[1]: AS5 twice"},
+	{"transit", "4837", HW_ERR_MALFORMED, "transit: expected an array"},
+};
+
+static void test_json_annotation_rejects(void **state)
+{
+	(void)state;
+	struct hw_run *run = annotated_run();
+	char *doc = capture_json(run, NULL);
+
+	run_free(run);
+	for (size_t i = 0; i < sizeof(annotation_rejected) / sizeof(annotation_rejected[0]); i++) {
+		const struct mutation *m = &annotation_rejected[i];
+		char err[256];
+		struct hw_run *out = (struct hw_run *)1;
+		int rc = read_mutated(doc, m, err, sizeof(err), &out);
+		if (rc != m->status || strcmp(err, m->error) != 0)
+			fail_msg("%s = %s: got %d \"%s\", want %d \"%s\"", m->path,
+				 m->value != NULL ? m->value : "(removed)", rc, err, m->status,
+				 m->error);
+		assert_null(out);
+	}
+	free(doc);
+}
+
+/* Another tool's document: no addresses[], only the replies' name / asn / as_name. */
+static void test_json_annotation_from_replies(void **state)
+{
+	(void)state;
+	struct hw_run *run = annotated_run(), *back = NULL;
+	char *doc = capture_json(run, NULL);
+	json_error_t e;
+	json_t *root = json_loads(doc, 0, &e);
+	char err[256];
+
+	json_object_del(json_array_get(json_object_get(root, "traces"), 0), "addresses");
+	char *text = json_dumps(root, 0);
+	json_decref(root);
+	assert_int_equal(json_read_run(text, strlen(text), &back, err, sizeof(err)), HW_OK);
+	struct hw_trace *t = back->traces[0];
+	/* Only addresses with a name or an AS: 5.1 and 5.2 had neither. */
+	assert_int_equal(t->n_infos, 5);
+	const struct hw_addr_info *i = trace_info(t, &(struct hw_addr){AF_INET, {198, 18, 3, 1}});
+	assert_non_null(i);
+	assert_string_equal(i->name, "cu-bj-1.example");
+	assert_int_equal(i->n_origins, 1); /* the reply names the first origin only */
+	assert_int_equal(i->origins[0], 4837);
+	assert_string_equal(i->as_name, "CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN");
+	i = trace_info(t, &(struct hw_addr){AF_INET, {198, 18, 4, 1}});
+	assert_null(i->name);
+	assert_int_equal(i->name_status, HW_LOOKUP_NONE);
+	free(text);
+	run_free(back);
+	run_free(run);
+	free(doc);
+}
+
+static char *capture_text_as(const struct hw_trace *t, const uint32_t *transit, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(text_write_trace_as(t, transit, n, f), HW_OK);
+	fclose(f);
+	return buf;
+}
+
+static void test_text_annotation(void **state)
+{
+	(void)state;
+	struct hw_run *run = annotated_run();
+	struct hw_trace *t = run->traces[0];
+	struct hw_addr p = addr("10.0.0.1");
+	struct hw_addr_info *priv;
+
+	/* A private address: labelled, never asked. */
+	te(t, 2, 1, "10.0.0.1", 0.2);
+	priv = trace_info_add(t, &p);
+	assert_non_null(priv);
+	char *text = capture_text_as(t, run->transit, run->n_transit);
+	const char *want =
+		"hopwatch to www.example.net (198.18.3.2), udp flow 0 (sport 28672 \u2192 dport 33434), 30 hops max\n"
+		" 1  edge-1.example (198.18.1.1) [AS64500 LAB-EDGE]  0.052 ms  0.048 ms  0.047 ms"
+		"  [border AS64500 \u2192 AS4837]\n"
+		" 2  * 10.0.0.1 [private]  0.200 ms *\n"
+		" 3  cu-bj-1.example (198.18.3.1) [AS4837/4808 CHINA169-BACKBONE]  0.310 ms *  0.301 ms"
+		"  [border AS64500 \u2192 AS4837]\n"
+		"     [MPLS: Lse 24005 TC 0 S 0 TTL 1]\n"
+		"     [MPLS: Lse 1048575 TC 1 S 1 TTL 2]\n"
+		" 4  198.18.4.1 [AS4837]  0.400 ms  0.410 ms 198.18.4.2 [AS4837]  0.420 ms"
+		"  [border AS4837 \u2192 AS131279]\n";
+	if (strncmp(text, want, strlen(want)) != 0)
+		fail_msg("got:\n%s\nwant:\n%s", text, want);
+	assert_non_null(strstr(text, " 5  198.18.5.1 [benchmark, AS?]  1.500 ms 198.18.5.2 "
+				     "[benchmark, no AS]  1.250 ms 198.18.5.1 [benchmark, AS?]  10.000 ms\n"));
+	assert_non_null(strstr(text, " 6  kp.example (198.18.6.1) [AS131279 STAR-KP]  0.600 ms !H *"
+				     "  0.620 ms !H  [border AS4837 \u2192 AS131279]\n"));
+	assert_non_null(strstr(text, "as path: AS64500 1 \u2192 ? 2 \u2192 AS4837 3-4 (transit) "
+				     "\u2192 ? 5 \u2192 AS131279 6\n"
+				     "border: hop 1 \u2192 3  AS64500 \u2192 AS4837  (198.18.1.1 \u2192 198.18.3.1)  [transit]\n"
+				     "border: hop 4 \u2192 6  AS4837 \u2192 AS131279  (198.18.4.1 \u2192 198.18.6.1)  [transit]\n"
+				     "stop: unreach at hop 6"));
+	free(text);
+	/* Without transit: no marks, the path and borders stay. */
+	text = capture_text(t);
+	assert_null(strstr(text, "[border"));
+	assert_null(strstr(text, "(transit)"));
+	assert_non_null(strstr(text, "as path: AS64500 1"));
+	free(text);
+	run_free(run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1128,6 +1408,10 @@ int main(void)
 		cmocka_unit_test(test_json_rejects_times),
 		cmocka_unit_test(test_json_rejects_syntax),
 		cmocka_unit_test(test_json_read_args),
+		cmocka_unit_test(test_json_annotation),
+		cmocka_unit_test(test_json_annotation_rejects),
+		cmocka_unit_test(test_json_annotation_from_replies),
+		cmocka_unit_test(test_text_annotation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,7 @@
 #ifndef HOPWATCH_OUTPUT_H
 #define HOPWATCH_OUTPUT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include <hopwatch/run.h>
@@ -10,8 +11,15 @@
 #define HW_JSON_SCHEMA "hopwatch-run"
 #define HW_JSON_VERSION 1
 
-/* Writes one trace as traceroute-like text. */
+/* Writes one trace as traceroute-like text (with its annotation, when it has some). */
 int text_write_trace(const struct hw_trace *trace, FILE *out);
+
+/*
+ * text_write_trace, marking hops inside the ASes in transit[] (n_transit of them; the
+ * user's --transit) and borders into or out of them.
+ */
+int text_write_trace_as(const struct hw_trace *trace, const uint32_t *transit,
+			size_t n_transit, FILE *out);
 
 /* Writes a run as one JSON document (docs/json.md); HW_ERR_IO on a write error. */
 int json_write_run(const struct hw_run *run, FILE *out);

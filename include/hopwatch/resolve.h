@@ -1,5 +1,6 @@
 /*
- * Asynchronous host name resolution (A / AAAA) through c-ares, driven by our event loop:
+ * Asynchronous DNS through c-ares -- host names (A / AAAA), reverse names (PTR) and TXT
+ * records -- driven by our event loop:
  * c-ares never owns the loop. Its sockets are watched with loop_watch, its retransmissions
  * run from a loop_timer, and every lookup has its own deadline.
  */
@@ -7,6 +8,7 @@
 #define HOPWATCH_RESOLVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hopwatch/addr.h>
 #include <hopwatch/loop.h>
@@ -47,6 +49,50 @@ hw_resolver_t *resolver_open(hw_loop_t *loop, const char *server, double timeout
  */
 int resolver_lookup(hw_resolver_t *resolver, const char *name, int family, hw_resolve_cb cb,
 		    void *arg);
+
+/*
+ * A reverse name's answer: on HW_OK, name is the PTR name (borrowed for the call only;
+ * c-ares refuses names that are not valid host names). Errors as for hw_resolve_cb.
+ */
+typedef void (*hw_resolve_name_cb)(void *arg, int status, const char *name);
+
+/*
+ * Looks up the name of an address (PTR in in-addr.arpa / ip6.arpa; with the system's
+ * configuration the hosts file comes first when resolv.conf says so). The callback rules
+ * are resolver_lookup's. HW_OK, or HW_ERR_INVAL / HW_ERR_NOMEM and cb is never called.
+ */
+int resolver_reverse(hw_resolver_t *resolver, const struct hw_addr *addr,
+		     hw_resolve_name_cb cb, void *arg);
+
+/* One TXT record: its character-strings joined, len bytes at text, NUL after them. The
+ * bytes are the server's: any value, NUL included. */
+struct hw_txt {
+	const unsigned char *text;
+	size_t len;
+};
+
+/*
+ * A TXT answer: on HW_OK, n >= 1 records (borrowed for the call only). An existing name
+ * without TXT records is HW_ERR_NOHOST; other errors as for hw_resolve_cb.
+ */
+typedef void (*hw_resolve_txt_cb)(void *arg, int status, const struct hw_txt *records,
+				  size_t n);
+
+/*
+ * Looks up the TXT records of name (asked as given: no search domains). The callback
+ * rules are resolver_lookup's. HW_OK, or HW_ERR_INVAL / HW_ERR_NOMEM and cb is never
+ * called.
+ */
+int resolver_txt(hw_resolver_t *resolver, const char *name, hw_resolve_txt_cb cb, void *arg);
+
+/* The most lookups resolver_set_inflight allows in flight at once. */
+#define RESOLVER_INFLIGHT_MAX 4096
+
+/*
+ * How many lookups c-ares may hold at once (1..RESOLVER_INFLIGHT_MAX; 128 when never
+ * set); the rest wait their turn. HW_ERR_INVAL out of range.
+ */
+int resolver_set_inflight(hw_resolver_t *resolver, size_t max);
 
 /* Lookups started and not yet answered. */
 size_t resolver_pending(const hw_resolver_t *resolver);

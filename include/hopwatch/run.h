@@ -168,6 +168,9 @@ struct hw_run {
 	char *tag;                /* the user's label for the run (--tag), NULL = none */
 	char *options;            /* the trace options as given, for comparing like with like */
 	int64_t id;               /* its id in the store, 0 = not stored */
+	size_t n_transit;         /* ASes the user watches (--transit): output says when a
+				     path runs inside one or crosses its border */
+	uint32_t *transit;        /* malloc'ed, NULL when none */
 	size_t n_traces;
 	struct hw_trace **traces;
 };
