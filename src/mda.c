@@ -1108,6 +1108,16 @@ static int nodectl_queue(hw_mda_t *m, struct hop *p, struct hop *c, uint32_t *mi
 		uint32_t target = need(m, v->n_succ);
 		if (v->final != HW_STOP_NONE || v->flows == 0 || k.fwd[i] >= target)
 			continue;
+		/*
+		 * MDA-Lite's rule already vouches for the interfaces at cur: a vertex linked to
+		 * all of them keeps the flows that confirm those links, n(s), not n(s + 1) to
+		 * look for one more (dropping even those lets a miss of the TTL's rule through).
+		 */
+		if (m->o.mode == HW_MULTIPATH_LITE && v->n_succ >= c->n_v) {
+			target = need(m, (unsigned)v->n_succ - 1);
+			if (k.fwd[i] >= target)
+				continue;
+		}
 		size_t before = m->n_queue;
 		rc = queue_flows(m, c, FV_UNSENT, p, (uint16_t)(FV_VTX + i), m->cur, PU_FWD,
 				 target - k.fwd[i]);

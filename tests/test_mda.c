@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,72 @@ static void test_meshed_benchmark(void **state)
 	print_message("meshed, lite 95%%: %.1f probes on average, %u/%u runs within scamper's 93\n",
 		      (double)sum / SEEDS, at_most_93, SEEDS);
 	assert_true(sum <= 108ul * SEEDS);
+}
+
+/* Truth links not found, per TTL (missed[t]: links leaving TTL t). */
+static void missed_per_ttl(const struct result *r, const struct sim *net, unsigned missed[16])
+{
+	static struct sim_link truth[1024];
+	size_t n = sim_truth(net, truth, 1024);
+
+	memset(missed, 0, 16 * sizeof(*missed));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < r->trace->n_links && !same_link(&r->trace->links[j], &truth[i]))
+			j++;
+		if (j == r->trace->n_links && truth[i].ttl < 16)
+			missed[truth[i].ttl]++;
+	}
+}
+
+/*
+ * Two diamonds in series (the lab's `series`), MDA-Lite: what it misses is the stopping
+ * rule's risk and nothing more. Three decisions can fail: TTL 2's rule misses a branch
+ * of r1 (the TTL 1 link to it), TTL 4's rule misses a branch of r2 (1 - confidence at
+ * most, about 2 (1/2)^n(2): 3.1 % at 95 %, 0.8 % at 99 %), or, r2's two interfaces being
+ * meshed with c and e, the MDA's per-vertex rule leaves one of those four links out
+ * (up to 1 - confidence per vertex). A flow reused at TTL 4 after TTL 3 is a fresh draw
+ * of r2's hash, so TTL 4 fails no more often than TTL 2. Also guards the probes: a
+ * vertex of r2 linked to both c and e needs only n(2) flows through it (it was n(3)).
+ */
+static void check_series(uint8_t conf, double max_probes)
+{
+	enum { RUNS = 1000 };
+	struct hw_mda_opts o = opts(HW_MULTIPATH_LITE, conf);
+	unsigned branch2 = 0, branch4 = 0, mesh = 0, complete = 0;
+	unsigned long probes = 0;
+
+	for (unsigned seed = 1; seed <= RUNS; seed++) {
+		struct sim *net = sim_new(series.links, series.marks, seed);
+		struct result r = run_net(net, &o);
+		unsigned missed[16];
+		missed_per_ttl(&r, net, missed);
+		assert_int_equal(r.false_links, 0);
+		assert_int_equal(r.trace->stop_reason, HW_STOP_COMPLETED);
+		branch2 += missed[1] > 0;
+		branch4 += missed[4] > 0;
+		mesh += missed[3] > 0 && missed[4] == 0;
+		complete += r.found == r.truth;
+		probes += r.st.probes;
+		trace_free(r.trace);
+		sim_free(net);
+	}
+	double risk = conf == 99 ? 2.0 / 256 : 2.0 / 64, alpha = (100 - conf) / 100.0;
+	print_message("series lite %u%%: %.1f probes, complete %u/%u; missed a branch at TTL 2 in "
+		      "%u, at TTL 4 in %u, a meshed link in %u (rule's risk per branch %.1f %%)\n",
+		      conf, (double)probes / RUNS, complete, RUNS, branch2, branch4, mesh, 100 * risk);
+	/* Binomial margins: about three standard deviations above the risk. */
+	assert_true(branch2 <= RUNS * risk + 3 * sqrt(RUNS * risk) + 1);
+	assert_true(branch4 <= RUNS * risk + 3 * sqrt(RUNS * risk) + 1);
+	assert_true(mesh <= RUNS * 2 * alpha + 3 * sqrt(RUNS * 2 * alpha) + 1);
+	assert_true((double)probes / RUNS <= max_probes);
+}
+
+static void test_series(void **state)
+{
+	(void)state;
+	check_series(95, 80);
+	check_series(99, 110);
 }
 
 /* Whether a link is in the ground truth of a topology. */
@@ -890,6 +957,7 @@ int main(void)
 		cmocka_unit_test(test_opts),
 		cmocka_unit_test(test_topologies),
 		cmocka_unit_test(test_meshed_benchmark),
+		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_perpacket),
 		cmocka_unit_test(test_silent_chain),
 		cmocka_unit_test(test_gap_limit),
