@@ -1155,6 +1155,14 @@ static int nodectl_new_flows(hw_mda_t *m, const struct hop *p, uint32_t n)
 	uint32_t cap = nodectl_cap(m, p);
 	uint8_t back = (uint8_t)(m->cur - 1);
 
+	/*
+	 * n is what the neediest vertex takes on average, and the others' share lands
+	 * where it is not needed. MDA-Lite's rule vouched for the interfaces at cur - 1,
+	 * so new flows there only feed vertices: half at a time, then count again. (The
+	 * MDA keeps them all: they are its only look at cur - 1's other interfaces.)
+	 */
+	if (m->o.mode == HW_MULTIPATH_LITE)
+		n = n / 2 + n % 2;
 	n = cap > m->nodectl_new && n > cap - m->nodectl_new ? cap - m->nodectl_new : n;
 	if (cap <= m->nodectl_new)
 		n = 0;
