@@ -297,15 +297,30 @@ static const struct topo *const all[] = {
 	&silent_branch, &silent_chain, &uneven, &partial_mesh, &mesh8, &perpacket, &perpacket_rr,
 };
 
-/* Per-flow topologies, and where the destination answers last. */
+/*
+ * Per-flow topologies, where the destination answers last, and a guard on the mean
+ * probes over the seeds (lite 95, lite 99, mda 95, mda 99: what they spend now plus
+ * 5 %), so that a change that costs probes shows.
+ */
 static const struct {
 	const struct topo *t;
 	uint8_t stop_ttl;
 	size_t diamonds;
+	unsigned max_mean[4];
 } per_flow[] = {
-	{&chain, 4, 0}, {&diamond2, 5, 1}, {&diamond4, 5, 1}, {&meshed, 5, 1},
-	{&meshed_lo, 5, 1}, {&meshed34, 6, 1}, {&unequal, 5, 1}, {&series, 6, 1}, {&series_lo, 6, 2},
-	{&silent_branch, 5, 1}, {&uneven, 5, 1}, {&partial_mesh, 5, 1}, {&mesh8, 5, 1},
+	{&chain, 4, 0, {26, 34, 26, 34}},
+	{&diamond2, 5, 1, {52, 72, 61, 82}},
+	{&diamond4, 5, 1, {82, 111, 133, 170}},
+	{&meshed, 5, 1, {113, 145, 257, 321}},
+	{&meshed_lo, 5, 1, {111, 149, 139, 186}},
+	{&meshed34, 6, 1, {295, 394, 333, 433}},
+	{&unequal, 5, 1, {52, 72, 55, 73}},
+	{&series, 6, 1, {78, 108, 103, 140}},
+	{&series_lo, 6, 2, {58, 80, 73, 96}},
+	{&silent_branch, 5, 1, {46, 63, 62, 83}},
+	{&uneven, 5, 1, {89, 125, 121, 160}},
+	{&partial_mesh, 5, 1, {87, 121, 101, 133}},
+	{&mesh8, 5, 1, {227, 303, 268, 352}},
 };
 
 #define SEEDS 200
@@ -393,6 +408,10 @@ static void check_topology(size_t i, enum hw_multipath mode, uint8_t conf)
 	}
 	tally_print(t->name, &o, &tl);
 	assert_true(tl.complete * 100 >= SEEDS * (conf == 99 ? 92u : 75u));
+	unsigned guard = per_flow[i].max_mean[(mode == HW_MULTIPATH_MDA) * 2 + (conf == 99)];
+	if (tl.probes > (unsigned long)guard * SEEDS)
+		fail_msg("%s: %.1f probes on average, more than %u", t->name,
+			 (double)tl.probes / SEEDS, guard);
 }
 
 static void test_topologies(void **state)
