@@ -1108,6 +1108,16 @@ static int nodectl_queue(hw_mda_t *m, struct hop *p, struct hop *c, uint32_t *mi
 		uint32_t target = need(m, v->n_succ);
 		if (v->final != HW_STOP_NONE || v->flows == 0 || k.fwd[i] >= target)
 			continue;
+		/*
+		 * MDA-Lite's rule already vouches for the interfaces at cur: a vertex linked to
+		 * all of them keeps the flows that confirm those links, n(s), not n(s + 1) to
+		 * look for one more (dropping even those lets a miss of the TTL's rule through).
+		 */
+		if (m->o.mode == HW_MULTIPATH_LITE && v->n_succ >= c->n_v) {
+			target = need(m, (unsigned)v->n_succ - 1);
+			if (k.fwd[i] >= target)
+				continue;
+		}
 		size_t before = m->n_queue;
 		rc = queue_flows(m, c, FV_UNSENT, p, (uint16_t)(FV_VTX + i), m->cur, PU_FWD,
 				 target - k.fwd[i]);
@@ -1145,6 +1155,14 @@ static int nodectl_new_flows(hw_mda_t *m, const struct hop *p, uint32_t n)
 	uint32_t cap = nodectl_cap(m, p);
 	uint8_t back = (uint8_t)(m->cur - 1);
 
+	/*
+	 * n is what the neediest vertex takes on average, and the others' share lands
+	 * where it is not needed. MDA-Lite's rule vouched for the interfaces at cur - 1,
+	 * so new flows there only feed vertices: half at a time, then count again. (The
+	 * MDA keeps them all: they are its only look at cur - 1's other interfaces.)
+	 */
+	if (m->o.mode == HW_MULTIPATH_LITE)
+		n = n / 2 + n % 2;
 	n = cap > m->nodectl_new && n > cap - m->nodectl_new ? cap - m->nodectl_new : n;
 	if (cap <= m->nodectl_new)
 		n = 0;

@@ -297,15 +297,30 @@ static const struct topo *const all[] = {
 	&silent_branch, &silent_chain, &uneven, &partial_mesh, &mesh8, &perpacket, &perpacket_rr,
 };
 
-/* Per-flow topologies, and where the destination answers last. */
+/*
+ * Per-flow topologies, where the destination answers last, and a guard on the mean
+ * probes over the seeds (lite 95, lite 99, mda 95, mda 99: what they spend now plus
+ * 5 %), so that a change that costs probes shows.
+ */
 static const struct {
 	const struct topo *t;
 	uint8_t stop_ttl;
 	size_t diamonds;
+	unsigned max_mean[4];
 } per_flow[] = {
-	{&chain, 4, 0}, {&diamond2, 5, 1}, {&diamond4, 5, 1}, {&meshed, 5, 1},
-	{&meshed_lo, 5, 1}, {&meshed34, 6, 1}, {&unequal, 5, 1}, {&series, 6, 1}, {&series_lo, 6, 2},
-	{&silent_branch, 5, 1}, {&uneven, 5, 1}, {&partial_mesh, 5, 1}, {&mesh8, 5, 1},
+	{&chain, 4, 0, {26, 34, 26, 34}},
+	{&diamond2, 5, 1, {52, 72, 61, 82}},
+	{&diamond4, 5, 1, {82, 111, 133, 170}},
+	{&meshed, 5, 1, {113, 145, 257, 321}},
+	{&meshed_lo, 5, 1, {111, 149, 139, 186}},
+	{&meshed34, 6, 1, {295, 394, 333, 433}},
+	{&unequal, 5, 1, {52, 72, 55, 73}},
+	{&series, 6, 1, {78, 108, 103, 140}},
+	{&series_lo, 6, 2, {58, 80, 73, 96}},
+	{&silent_branch, 5, 1, {46, 63, 62, 83}},
+	{&uneven, 5, 1, {89, 125, 121, 160}},
+	{&partial_mesh, 5, 1, {87, 121, 101, 133}},
+	{&mesh8, 5, 1, {227, 303, 268, 352}},
 };
 
 #define SEEDS 200
@@ -393,6 +408,10 @@ static void check_topology(size_t i, enum hw_multipath mode, uint8_t conf)
 	}
 	tally_print(t->name, &o, &tl);
 	assert_true(tl.complete * 100 >= SEEDS * (conf == 99 ? 92u : 75u));
+	unsigned guard = per_flow[i].max_mean[(mode == HW_MULTIPATH_MDA) * 2 + (conf == 99)];
+	if (tl.probes > (unsigned long)guard * SEEDS)
+		fail_msg("%s: %.1f probes on average, more than %u", t->name,
+			 (double)tl.probes / SEEDS, guard);
 }
 
 static void test_topologies(void **state)
@@ -433,6 +452,80 @@ static void test_meshed_benchmark(void **state)
 	print_message("meshed, lite 95%%: %.1f probes on average, %u/%u runs within scamper's 93\n",
 		      (double)sum / SEEDS, at_most_93, SEEDS);
 	assert_true(sum <= 108ul * SEEDS);
+}
+
+/* Truth links not found, per TTL (missed[t]: links leaving TTL t). */
+static void missed_per_ttl(const struct result *r, const struct sim *net, unsigned missed[16])
+{
+	static struct sim_link truth[1024];
+	size_t n = sim_truth(net, truth, 1024);
+
+	memset(missed, 0, 16 * sizeof(*missed));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < r->trace->n_links && !same_link(&r->trace->links[j], &truth[i]))
+			j++;
+		if (j == r->trace->n_links && truth[i].ttl < 16)
+			missed[truth[i].ttl]++;
+	}
+}
+
+/*
+ * Two diamonds in series (the lab's `series`), MDA-Lite: what it misses is the stopping
+ * rule's risk and nothing more. Three decisions can fail: TTL 2's rule misses a branch
+ * of r1 (the TTL 1 link to it), TTL 4's rule misses a branch of r2 (1 - confidence at
+ * most, about 2 (1/2)^n(2): 3.1 % at 95 %, 0.8 % at 99 %), or, r2's two interfaces being
+ * meshed with c and e, the MDA's per-vertex rule leaves one of those four links out
+ * (up to 1 - confidence per vertex). A flow reused at TTL 4 after TTL 3 is a fresh draw
+ * of r2's hash, so TTL 4 fails no more often than TTL 2. Also guards the probes: a
+ * vertex of r2 linked to both c and e needs only n(2) flows through it (it was n(3)).
+ */
+/* A binomial count's mean plus three standard deviations (and one), by Newton's root. */
+static double three_sigma(double mean)
+{
+	double r = mean > 1 ? mean : 1;
+	for (int i = 0; i < 40; i++)
+		r = (r + mean / r) / 2;
+	return mean + 3 * r + 1;
+}
+
+static void check_series(uint8_t conf, double max_probes)
+{
+	enum { RUNS = 1000 };
+	struct hw_mda_opts o = opts(HW_MULTIPATH_LITE, conf);
+	unsigned branch2 = 0, branch4 = 0, mesh = 0, complete = 0;
+	unsigned long probes = 0;
+
+	for (unsigned seed = 1; seed <= RUNS; seed++) {
+		struct sim *net = sim_new(series.links, series.marks, seed);
+		struct result r = run_net(net, &o);
+		unsigned missed[16];
+		missed_per_ttl(&r, net, missed);
+		assert_int_equal(r.false_links, 0);
+		assert_int_equal(r.trace->stop_reason, HW_STOP_COMPLETED);
+		branch2 += missed[1] > 0;
+		branch4 += missed[4] > 0;
+		mesh += missed[3] > 0 && missed[4] == 0;
+		complete += r.found == r.truth;
+		probes += r.st.probes;
+		trace_free(r.trace);
+		sim_free(net);
+	}
+	double risk = conf == 99 ? 2.0 / 256 : 2.0 / 64, alpha = (100 - conf) / 100.0;
+	print_message("series lite %u%%: %.1f probes, complete %u/%u; missed a branch at TTL 2 in "
+		      "%u, at TTL 4 in %u, a meshed link in %u (rule's risk per branch %.1f %%)\n",
+		      conf, (double)probes / RUNS, complete, RUNS, branch2, branch4, mesh, 100 * risk);
+	assert_true(branch2 <= three_sigma(RUNS * risk));
+	assert_true(branch4 <= three_sigma(RUNS * risk));
+	assert_true(mesh <= three_sigma(RUNS * 2 * alpha));
+	assert_true((double)probes / RUNS <= max_probes);
+}
+
+static void test_series(void **state)
+{
+	(void)state;
+	check_series(95, 80);
+	check_series(99, 110);
 }
 
 /* Whether a link is in the ground truth of a topology. */
@@ -890,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_opts),
 		cmocka_unit_test(test_topologies),
 		cmocka_unit_test(test_meshed_benchmark),
+		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_perpacket),
 		cmocka_unit_test(test_silent_chain),
 		cmocka_unit_test(test_gap_limit),

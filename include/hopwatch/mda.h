@@ -31,7 +31,9 @@
  *   meshing_flows (phi, 2) flows at both TTLs (probing back at TTL h - 1, or forward at
  *   TTL h, as needed). An interface with two predecessors next to one with two
  *   successors is meshing; unequal numbers of successors (fan-out) or predecessors
- *   (fan-in) break uniformity. Either way that pair of TTLs is probed again with the MDA.
+ *   (fan-in) break uniformity. Either way that pair of TTLs is probed again with the MDA,
+ *   except that the TTL's own rule already vouches for its interfaces: a vertex linked
+ *   to every one of them needs only the n(s) flows that confirm its s links, not n(s + 1).
  *
  * The stopping rule: n(k) is the least n such that, were there k equally likely next
  * hops, n probes would show all of them with probability at least the confidence
