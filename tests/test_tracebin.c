@@ -991,8 +991,39 @@ static void test_encode_refuses(void **state)
 	assert_int_equal(tracebin_encode(NULL, &buf, &len, NULL, 0), HW_ERR_INVAL);
 }
 
+/* With HW_TRACEBIN_CORPUS=DIR, also writes each trace's encoding there (fuzz seeds). */
+static void write_seeds(const char *dir)
+{
+	static const char *const names[] = {"rich-v4", "plain-v6", "multipath-v6", "empty",
+					    "empty-multipath"};
+	for (size_t m = 0; m < N_MAKERS; m++) {
+		struct hw_trace *t = makers[m]();
+		size_t len;
+		uint8_t *buf = encode_ok(t, &len);
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s.bin", dir, names[m]);
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(buf, 1, len, f), len);
+		fclose(f);
+		free(buf);
+		trace_free(t);
+	}
+	struct bb b;
+	hand_built(&b, OK);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/hand-built.bin", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b.b, 1, b.n, f), b.n);
+	fclose(f);
+}
+
 int main(void)
 {
+	const char *seeds = getenv("HW_TRACEBIN_CORPUS");
+	if (seeds != NULL && *seeds != '\0')
+		write_seeds(seeds);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_rtt_precision),
