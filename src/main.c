@@ -51,6 +51,7 @@ static void usage(FILE *out)
 	      "  runs [options]              the stored runs, newest first\n"
 	      "  show [options] RUN          one run (RUN: id, latest, latest~N or a JSON file)\n"
 	      "  diff [options] [OLD NEW]    what changed between two runs, where paths broke\n"
+	      "  import [options] RUN.json   keep a JSON run document in the store\n"
 	      "  help                        this text; `hopwatch trace --help` for options\n"
 	      "  version                     print the version\n"
 	      "\n"
@@ -75,6 +76,8 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "diff") == 0)
 		return cmd_diff(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;
