@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <hopwatch/run.h>
 #include <hopwatch/store.h>
@@ -22,6 +23,13 @@ int cli_number(const char *text, long min, long max, long *out);
 
 /* Parses a decimal fraction in [min, max]; 0 on success, -1 otherwise. */
 int cli_double(const char *text, double min, double max, double *out);
+
+/*
+ * Parses an AS list as --transit takes it ("4837,AS131279": 1..max distinct AS numbers,
+ * AS prefix optional, no empty item) into out[0..*n); 0, or -1 when text is not such a
+ * list (the caller says so). trace, annotate and diff share it (cli_annotate.c).
+ */
+int cli_parse_transit(const char *text, uint32_t *out, size_t max, size_t *n);
 
 /* ---- runs and the store (runref.c) ---- */
 

@@ -31,41 +31,47 @@ const char annotate_cli_usage[] =
 	"  --dns-server ADDR[:PORT]  ask that DNS server instead of the system's\n"
 	"  --dns-timeout S   give up on one DNS question after S seconds (5)\n";
 
-/* "4837,AS131279": distinct ASes, 1..TRANSIT_MAX of them. */
-static int parse_transit(const char *text, struct annotate_cli *c)
+int cli_parse_transit(const char *text, uint32_t *out, size_t max, size_t *n)
 {
 	const char *p = text;
 
+	*n = 0;
+	while (*p != '\0') {
+		char buf[16], *end;
+		size_t len = strcspn(p, ",");
+		const char *num = p;
+		if (len >= 2 && (p[0] == 'A' || p[0] == 'a') && (p[1] == 'S' || p[1] == 's')) {
+			num += 2;
+			len -= 2;
+		}
+		if (len == 0 || len >= sizeof(buf) || *n == max)
+			return -1;
+		memcpy(buf, num, len);
+		buf[len] = '\0';
+		errno = 0;
+		unsigned long long v = strtoull(buf, &end, 10);
+		if (errno != 0 || *end != '\0' || buf[0] < '0' || buf[0] > '9' || v == 0 || v > UINT32_MAX)
+			return -1;
+		for (size_t i = 0; i < *n; i++)
+			if (out[i] == v)
+				return -1;
+		out[(*n)++] = (uint32_t)v;
+		p = num + len;
+		if (*p == ',' && *++p == '\0')
+			return -1;
+	}
+	return *n > 0 ? 0 : -1;
+}
+
+/* "4837,AS131279": distinct ASes, 1..TRANSIT_MAX of them. */
+static int parse_transit(const char *text, struct annotate_cli *c)
+{
 	free(c->transit);
 	c->transit = calloc(TRANSIT_MAX, sizeof(*c->transit));
 	c->n_transit = 0;
 	if (c->transit == NULL)
 		return -1;
-	while (*p != '\0') {
-		char buf[16], *end;
-		size_t n = strcspn(p, ",");
-		const char *num = p;
-		if (n >= 2 && (p[0] == 'A' || p[0] == 'a') && (p[1] == 'S' || p[1] == 's')) {
-			num += 2;
-			n -= 2;
-		}
-		if (n == 0 || n >= sizeof(buf) || c->n_transit == TRANSIT_MAX)
-			return -1;
-		memcpy(buf, num, n);
-		buf[n] = '\0';
-		errno = 0;
-		unsigned long long v = strtoull(buf, &end, 10);
-		if (errno != 0 || *end != '\0' || buf[0] < '0' || buf[0] > '9' || v == 0 || v > UINT32_MAX)
-			return -1;
-		for (size_t i = 0; i < c->n_transit; i++)
-			if (c->transit[i] == v)
-				return -1;
-		c->transit[c->n_transit++] = (uint32_t)v;
-		p = num + n;
-		if (*p == ',' && *++p == '\0')
-			return -1;
-	}
-	return c->n_transit > 0 ? 0 : -1;
+	return cli_parse_transit(text, c->transit, TRANSIT_MAX, &c->n_transit);
 }
 
 int annotate_cli_option(struct annotate_cli *c, int opt, const char *arg)

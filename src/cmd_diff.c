@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <hopwatch/diff.h>
@@ -35,34 +34,20 @@ static void diff_usage(FILE *out)
 	      "  --format text|json|md  (default text; -o FILE.json / FILE.md choose too)\n"
 	      "  -o FILE           write to FILE\n"
 	      "  --store PATH      the store (default as for 'hopwatch runs')\n"
-	      "  --transit ASN,... ASes of interest: breaks in or next to them say so\n"
+	      "  --transit ASN,... ASes of interest: breaks in or next to them say so (added to\n"
+	      "                    those the runs were traced with)\n"
 	      "  --stats           time spent loading and comparing, on stderr\n"
 	      "exit status: 0 nothing changed, 1 some target changed or broke, 2 trouble\n",
 	      out);
 }
 
-/* "4837,AS131279" into c->transit; -1 after cli_error. */
+/* "4837,AS131279" into c->transit (as trace --transit takes it); -1 after cli_error. */
 static int parse_transit(const char *text, struct diff_cli *c)
 {
-	char buf[1024];
-	if (strlen(text) >= sizeof(buf)) {
-		cli_error("--transit: list too long");
+	if (cli_parse_transit(text, c->transit, TRANSIT_MAX, &c->n_transit) != 0) {
+		c->n_transit = 0;
+		cli_error("--transit: '%s' is not a list of distinct AS numbers (4837,AS131279)", text);
 		return -1;
-	}
-	strcpy(buf, text);
-	char *save;
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		const char *num = strncasecmp(tok, "AS", 2) == 0 ? tok + 2 : tok;
-		long v;
-		if (cli_number(num, 1, 4294967295L, &v) != 0) {
-			cli_error("--transit: '%s' is not an AS number", tok);
-			return -1;
-		}
-		if (c->n_transit == TRANSIT_MAX) {
-			cli_error("--transit: at most %d ASes", TRANSIT_MAX);
-			return -1;
-		}
-		c->transit[c->n_transit++] = (uint32_t)v;
 	}
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * Path diff of two runs. Traces are paired by destination and flow, each pair is
- * compared TTL by TTL over the interface sets of its hops (load balancing and silent
+ * Path diff of two runs. Traces are paired by destination address, target name or
+ * network, along one flow; each pair is compared TTL by TTL over the interface sets of its hops (load balancing and silent
  * hops taken into account), a target that stopped reaching its destination gets its
  * break located, and the results are grouped per network. Pure: no I/O, no clocks.
  */
@@ -234,6 +234,27 @@ static int add_silence(struct hw_diff_target *d, unsigned ttl, bool in_new)
 }
 
 /*
+ * hop_changed for two traces that end at other destinations (paired by name or
+ * network): the old destination, where it answers, stands for the new one.
+ */
+static int moved_hop_changed(const struct path *o, const struct path *n, unsigned ttl,
+			     const struct hw_addr *ov, size_t on, const struct hw_addr *nv,
+			     size_t nn, bool *changed)
+{
+	struct hw_addr *v = malloc(on * sizeof(*v));
+	if (v == NULL)
+		return HW_ERR_NOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < on; i++)
+		if (!hw_addr_eq(&ov[i], &o->t->dst))
+			v[k++] = ov[i];
+	set_insert(v, &k, &n->t->dst);
+	*changed = hop_changed(o, n, ttl, v, k, nv, nn);
+	free(v);
+	return HW_OK;
+}
+
+/*
  * Walks the TTLs both paths cover. A TTL silent in one run while that run's path goes on
  * is a silence; past the end of one path it is a change only when both runs end alike
  * (both reach, or neither): otherwise the status and the break already say it.
@@ -243,6 +264,7 @@ static int compare_hops(struct hw_diff_target *d, const struct path *o, const st
 	unsigned lo = o->first_ttl < n->first_ttl ? o->first_ttl : n->first_ttl;
 	unsigned hi = o->last_ttl > n->last_ttl ? o->last_ttl : n->last_ttl;
 	bool ends_alike = o->reached == n->reached;
+	bool moved = !hw_addr_eq(&o->t->dst, &n->t->dst);
 	for (unsigned ttl = lo; ttl <= hi; ttl++) {
 		size_t on, nn;
 		const struct hw_addr *ov = path_at(o, ttl, &on), *nv = path_at(n, ttl, &nn);
@@ -250,7 +272,12 @@ static int compare_hops(struct hw_diff_target *d, const struct path *o, const st
 		if (on == 0 && nn == 0)
 			continue;
 		if (on > 0 && nn > 0) {
-			if (hop_changed(o, n, ttl, ov, on, nv, nn))
+			bool changed;
+			if (moved && set_has(ov, on, &o->t->dst) && set_has(nv, nn, &n->t->dst))
+				rc = moved_hop_changed(o, n, ttl, ov, on, nv, nn, &changed);
+			else
+				changed = hop_changed(o, n, ttl, ov, on, nv, nn);
+			if (rc == HW_OK && changed)
 				rc = add_change(d, ttl, ov, on, nv, nn);
 		} else if (nn == 0) {
 			if (n->last_ttl > ttl)
@@ -279,44 +306,85 @@ static bool has_as_data(const struct hw_trace *t)
 	return false;
 }
 
-/* The known ASes of a trace's AS path in order, gaps dropped and repeats merged. */
-static int as_list(const struct hw_trace *t, uint32_t **out, size_t *n)
+/* The AS of each TTL of a trace as its AS path counts it (0: silent or unknown). */
+static int as_by_ttl(const struct hw_trace *t, uint32_t v[256])
 {
 	struct hw_as_segment *segs;
 	size_t ns;
-	*out = NULL;
-	*n = 0;
+	memset(v, 0, 256 * sizeof(*v));
 	int rc = trace_as_path(t, &segs, &ns);
 	if (rc != HW_OK)
 		return rc;
-	uint32_t *v = malloc((ns ? ns : 1) * sizeof(*v));
-	if (v == NULL) {
-		free(segs);
-		return HW_ERR_NOMEM;
-	}
-	size_t len = 0;
 	for (size_t i = 0; i < ns; i++)
-		if (segs[i].asn != 0 && (len == 0 || v[len - 1] != segs[i].asn))
-			v[len++] = segs[i].asn;
+		for (unsigned ttl = segs[i].first_ttl; ttl <= segs[i].last_ttl && ttl < 256; ttl++)
+			v[ttl] = segs[i].asn;
 	free(segs);
-	*out = v;
-	*n = len;
 	return HW_OK;
 }
 
+static bool as_in(const uint32_t *v, size_t n, uint32_t asn)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == asn)
+			return true;
+	return false;
+}
+
+/*
+ * The known ASes of a per-TTL table in order, gaps dropped and repeats merged, into v
+ * (room for 256). With other (the other run's table and list): an AS the other run lacks
+ * is left out when every TTL it holds here is silent or unknown there — it went missing
+ * with its hops' answers, not with the path.
+ */
+static size_t as_seq(const uint32_t *by_ttl, const uint32_t *other_ttl, const uint32_t *other,
+		     size_t n_other, uint32_t *v)
+{
+	size_t len = 0;
+	for (unsigned ttl = 0; ttl < 256; ttl++) {
+		uint32_t asn = by_ttl[ttl];
+		if (asn == 0 || (len > 0 && v[len - 1] == asn))
+			continue;
+		if (other_ttl != NULL && !as_in(other, n_other, asn)) {
+			bool seen_there = false;
+			for (unsigned k = 0; k < 256 && !seen_there; k++)
+				seen_there = by_ttl[k] == asn && other_ttl[k] != 0;
+			if (!seen_there)
+				continue;
+		}
+		v[len++] = asn;
+	}
+	return len;
+}
+
+/*
+ * The AS paths of a pair and whether they changed: only where both runs know the ASes
+ * (an AS that disappears with silent hops is no change; AS data in one run only says
+ * nothing about a change).
+ */
 static int compare_as(struct hw_diff_target *d)
 {
-	if (!has_as_data(d->old) && !has_as_data(d->new))
+	d->as_in_old = has_as_data(d->old);
+	d->as_in_new = has_as_data(d->new);
+	if (!d->as_in_old && !d->as_in_new)
 		return HW_OK;
-	int rc = as_list(d->old, &d->as_old, &d->n_as_old);
+	uint32_t ot[256], nt[256], oc[256], nc[256];
+	int rc = as_by_ttl(d->old, ot);
 	if (rc == HW_OK)
-		rc = as_list(d->new, &d->as_new, &d->n_as_new);
+		rc = as_by_ttl(d->new, nt);
 	if (rc != HW_OK)
 		return rc;
+	d->as_old = malloc(256 * sizeof(*d->as_old));
+	d->as_new = malloc(256 * sizeof(*d->as_new));
+	if (d->as_old == NULL || d->as_new == NULL)
+		return HW_ERR_NOMEM;
+	d->n_as_old = as_seq(ot, NULL, NULL, 0, d->as_old);
+	d->n_as_new = as_seq(nt, NULL, NULL, 0, d->as_new);
 	d->has_as = d->n_as_old > 0 || d->n_as_new > 0;
-	d->as_changed = d->n_as_old != d->n_as_new ||
-			(d->n_as_old > 0 &&
-			 memcmp(d->as_old, d->as_new, d->n_as_old * sizeof(*d->as_old)) != 0);
+	if (!d->as_in_old || !d->as_in_new)
+		return HW_OK;
+	size_t no = as_seq(ot, nt, d->as_new, d->n_as_new, oc);
+	size_t nn = as_seq(nt, ot, d->as_old, d->n_as_old, nc);
+	d->as_changed = no != nn || (no > 0 && memcmp(oc, nc, no * sizeof(*oc)) != 0);
 	return HW_OK;
 }
 
@@ -421,24 +489,28 @@ static int locate_break(struct hw_diff_target *d, const struct path *o, const st
 {
 	struct hw_diff_break *b = &d->brk;
 	memset(b, 0, sizeof(*b));
-	d->shared = malloc((n->n ? n->n : 1) * sizeof(*d->shared));
+	/* Each hop of the old path the new run still reaches, at its old TTL: a shifted or
+	 * looping new path reaches them at other TTLs (a loop, again and again), and the
+	 * break is said along the old path. */
+	d->shared = calloc(o->n ? o->n : 1, sizeof(*d->shared));
 	if (d->shared == NULL)
 		return HW_ERR_NOMEM;
 	for (size_t i = 0; i < n->n; i++) {
-		unsigned ttl = n->first_ttl + (unsigned)i;
 		size_t nn;
-		const struct hw_addr *nv = path_at(n, ttl, &nn);
+		const struct hw_addr *nv = path_at(n, n->first_ttl + (unsigned)i, &nn);
 		for (size_t k = 0; k < nn; k++) {
 			unsigned at = path_ttl_of(o, &nv[k]);
-			if (at == 0)
-				continue;
-			describe(&d->shared[d->n_shared++], ttl, &nv[k], d->new, d->old);
-			b->old_ttl = (uint8_t)at;
-			break;
+			if (at != 0 && d->shared[at - o->first_ttl].ttl == 0)
+				describe(&d->shared[at - o->first_ttl], at, &nv[k], d->new, d->old);
 		}
 	}
-	if (d->n_shared > 0)
+	for (size_t i = 0; i < o->n; i++)
+		if (d->shared[i].ttl != 0)
+			d->shared[d->n_shared++] = d->shared[i];
+	if (d->n_shared > 0) {
 		b->last_reached = d->shared[d->n_shared - 1];
+		b->old_ttl = b->last_reached.ttl;
+	}
 	/* The old path's next hop that answered: the first one now lost. */
 	for (unsigned ttl = b->last_reached.ttl ? b->old_ttl + 1u : o->first_ttl;
 	     ttl <= o->last_ttl && ttl != 0; ttl++) {
@@ -459,17 +531,65 @@ static int locate_break(struct hw_diff_target *d, const struct path *o, const st
 	if (rc != HW_OK)
 		return rc;
 	classify(b, opts);
+	if (d->has_loop)
+		b->where = HW_DIFF_WHERE_LOOP;
 	d->has_break = true;
+	return HW_OK;
+}
+
+/*
+ * A routing loop in a one-flow path: the first interface (not the destination) that
+ * answers again at a later, non-consecutive TTL. One turn of it goes into d->loop. A
+ * multipath trace is left alone: branches of unequal length may show one interface at
+ * two TTLs.
+ */
+static int find_loop(struct hw_diff_target *d, const struct path *n)
+{
+	if (n->multipath)
+		return HW_OK;
+	for (size_t j = 2; j < n->n; j++) {
+		size_t nj;
+		const struct hw_addr *vj = path_at(n, n->first_ttl + (unsigned)j, &nj);
+		for (size_t k = 0; k < nj; k++) {
+			if (hw_addr_eq(&vj[k], &n->t->dst))
+				continue;
+			for (size_t i = 0; i + 2 <= j; i++) {
+				size_t ni;
+				const struct hw_addr *vi = path_at(n, n->first_ttl + (unsigned)i, &ni);
+				if (!set_has(vi, ni, &vj[k]))
+					continue;
+				struct hw_diff_loop *l = &d->loop;
+				l->first_ttl = (uint8_t)(n->first_ttl + i);
+				l->last_ttl = (uint8_t)(n->first_ttl + j - 1);
+				l->n_hops = j - i;
+				l->hops = calloc(l->n_hops, sizeof(*l->hops));
+				if (l->hops == NULL)
+					return HW_ERR_NOMEM;
+				for (size_t h = 0; h < l->n_hops; h++) {
+					unsigned ttl = l->first_ttl + (unsigned)h;
+					size_t nh;
+					const struct hw_addr *vh = path_at(n, ttl, &nh);
+					if (nh > 0)
+						describe(&l->hops[h], ttl, h ? &vh[0] : &vj[k], d->new,
+							 d->old);
+					else
+						l->hops[h].ttl = (uint8_t)ttl;
+				}
+				d->has_loop = true;
+				return HW_OK;
+			}
+		}
+	}
 	return HW_OK;
 }
 
 /* ---- pairing traces ---- */
 
-static int key_cmp(const struct hw_trace *x, const struct hw_trace *y)
+/* Orders flows: family, method, destination port, flow id. */
+static int flow_cmp(const struct hw_trace *x, const struct hw_trace *y)
 {
-	int c = hw_addr_cmp(&x->dst, &y->dst);
-	if (c != 0)
-		return c;
+	if (x->dst.family != y->dst.family)
+		return (int)x->dst.family - (int)y->dst.family;
 	if (x->method != y->method)
 		return (int)x->method - (int)y->method;
 	if (x->dport != y->dport)
@@ -481,12 +601,13 @@ static int by_key(const void *a, const void *b)
 {
 	const struct hw_trace *x = *(const struct hw_trace *const *)a;
 	const struct hw_trace *y = *(const struct hw_trace *const *)b;
-	return key_cmp(x, y);
+	int c = hw_addr_cmp(&x->dst, &y->dst);
+	return c != 0 ? c : flow_cmp(x, y);
 }
 
 static bool same_flow(const struct hw_trace *x, const struct hw_trace *y)
 {
-	return x->method == y->method && x->dport == y->dport && x->flow_id == y->flow_id;
+	return flow_cmp(x, y) == 0;
 }
 
 /* A multipath trace covers many flows: any one-flow trace of its method and port. */
@@ -501,11 +622,11 @@ struct builder {
 	struct hw_diff *d;
 	size_t cap;
 	const struct hw_diff_opts *opts;
-	bool *ou, *nu;            /* scratch of pair_group: which traces are paired */
+	bool *ou, *nu;            /* which traces (of the sorted arrays) are paired */
 };
 
 static struct hw_diff_target *new_target(struct builder *b, const struct hw_trace *old,
-					 const struct hw_trace *new)
+					 const struct hw_trace *new, enum hw_diff_pairing how)
 {
 	void *v = b->d->targets;
 	if (grow_for_one(&v, b->d->n_targets, &b->cap, sizeof(*b->d->targets), 64) != HW_OK)
@@ -515,8 +636,11 @@ static struct hw_diff_target *new_target(struct builder *b, const struct hw_trac
 	memset(t, 0, sizeof(*t));
 	t->old = old;
 	t->new = new;
+	t->paired_by = how;
 	const struct hw_trace *any = new ? new : old;
 	t->dst = any->dst;
+	if (old != NULL)
+		t->old_dst = old->dst;
 	t->target = new && new->target ? new->target : old ? old->target : NULL;
 	t->network = new && new->network ? new->network : old ? old->network : NULL;
 	return t;
@@ -534,10 +658,11 @@ static void one_side(struct hw_diff_target *t, const struct path *p, bool is_new
 	t->multipath |= p->multipath;
 }
 
-/* A trace present in one run only, or two that cannot be compared. */
+/* A trace present in one run only, or two of one destination that cannot be compared. */
 static int add_unpaired(struct builder *b, const struct hw_trace *old, const struct hw_trace *new)
 {
-	struct hw_diff_target *t = new_target(b, old, new);
+	struct hw_diff_target *t = new_target(b, old, new,
+					      old && new ? HW_DIFF_PAIRED_ADDR : HW_DIFF_PAIRED_NONE);
 	if (t == NULL)
 		return HW_ERR_NOMEM;
 	t->status = old && new ? HW_DIFF_NOT_COMPARABLE : old ? HW_DIFF_ONLY_OLD : HW_DIFF_ONLY_NEW;
@@ -554,9 +679,10 @@ static int add_unpaired(struct builder *b, const struct hw_trace *old, const str
 	return HW_OK;
 }
 
-static int add_pair(struct builder *b, const struct hw_trace *old, const struct hw_trace *new)
+static int add_pair(struct builder *b, const struct hw_trace *old, const struct hw_trace *new,
+		    enum hw_diff_pairing how)
 {
-	struct hw_diff_target *t = new_target(b, old, new);
+	struct hw_diff_target *t = new_target(b, old, new, how);
 	if (t == NULL)
 		return HW_ERR_NOMEM;
 	struct path o, n;
@@ -577,6 +703,8 @@ static int add_pair(struct builder *b, const struct hw_trace *old, const struct 
 		t->status = HW_DIFF_RECOVERED;
 	else
 		t->status = HW_DIFF_STILL_UNREACHABLE;
+	if (rc == HW_OK && !n.reached)
+		rc = find_loop(t, &n);
 	if (rc == HW_OK && t->status == HW_DIFF_BROKEN)
 		rc = locate_break(t, &o, &n, b->opts);
 	if (rc == HW_OK && t->status != HW_DIFF_UNCHANGED)
@@ -586,40 +714,141 @@ static int add_pair(struct builder *b, const struct hw_trace *old, const struct 
 	return rc;
 }
 
-/* Pairs the traces of one destination: same flow first, then a multipath trace with a
- * one-flow one; what is left over cannot be compared, or is in one run only. */
-static int pair_group(struct builder *b, const struct hw_trace *const *ov, size_t on,
-		      const struct hw_trace *const *nv, size_t nn)
+/*
+ * First pass: traces of one destination address, along the same flow first, then a
+ * multipath trace with a one-flow one. ov, nv sorted by address then flow.
+ */
+static int pair_by_addr(struct builder *b, struct hw_trace **ov, size_t on, struct hw_trace **nv,
+			size_t nn)
 {
-	bool *ou = b->ou, *nu = b->nu;
-	memset(ou, 0, on * sizeof(*ou));
-	memset(nu, 0, nn * sizeof(*nu));
-	int rc = HW_OK;
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < on; i++)
-			for (size_t j = 0; j < nn && !ou[i]; j++) {
-				if (nu[j] || !(pass == 0 ? same_flow(ov[i], nv[j])
-							 : comparable(ov[i], nv[j])))
-					continue;
-				ou[i] = nu[j] = true;
-				if ((rc = add_pair(b, ov[i], nv[j])) != HW_OK)
-					return rc;
-			}
-	size_t j = 0;
-	for (size_t i = 0; i < on; i++) {
-		if (ou[i])
+	size_t i = 0, j = 0;
+	while (i < on && j < nn) {
+		int c = hw_addr_cmp(&ov[i]->dst, &nv[j]->dst);
+		if (c != 0) {
+			i += c < 0;
+			j += c > 0;
 			continue;
-		while (j < nn && nu[j])
-			j++;
-		const struct hw_trace *other = j < nn ? nv[j] : NULL;
-		if (other != NULL)
-			nu[j] = true;
-		if ((rc = add_unpaired(b, ov[i], other)) != HW_OK)
-			return rc;
+		}
+		size_t i1 = i, j1 = j;
+		while (i1 < on && hw_addr_eq(&ov[i1]->dst, &ov[i]->dst))
+			i1++;
+		while (j1 < nn && hw_addr_eq(&nv[j1]->dst, &nv[j]->dst))
+			j1++;
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t x = i; x < i1; x++)
+				for (size_t y = j; y < j1 && !b->ou[x]; y++) {
+					if (b->nu[y] || !(pass == 0 ? same_flow(ov[x], nv[y])
+								  : comparable(ov[x], nv[y])))
+						continue;
+					b->ou[x] = b->nu[y] = true;
+					int rc = add_pair(b, ov[x], nv[y], HW_DIFF_PAIRED_ADDR);
+					if (rc != HW_OK)
+						return rc;
+				}
+		i = i1;
+		j = j1;
 	}
-	for (j = 0; j < nn; j++)
-		if (!nu[j] && (rc = add_unpaired(b, NULL, nv[j])) != HW_OK)
+	return HW_OK;
+}
+
+/* A trace not paired yet, under the name or network it stands for. */
+struct keyed {
+	const char *key;
+	const struct hw_trace *t;
+	size_t pos;               /* in the sorted array */
+};
+
+static int keyed_cmp(const struct keyed *x, const struct keyed *y)
+{
+	int c = strcmp(x->key, y->key);
+	return c != 0 ? c : flow_cmp(x->t, y->t);
+}
+
+static int by_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int c = keyed_cmp(x, y);
+	return c != 0 ? c : hw_addr_cmp(&x->t->dst, &y->t->dst);
+}
+
+/* The traces not paired yet that have a key: their network, or (by_network false) the
+ * target name of those that stand for no network; sorted by key, flow, address. */
+static size_t keyed_traces(struct hw_trace **v, size_t n, const bool *used, bool by_network,
+			   struct keyed *out)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *key = by_network ? v[i]->network : v[i]->network ? NULL : v[i]->target;
+		if (!used[i] && key != NULL)
+			out[m++] = (struct keyed){key, v[i], i};
+	}
+	qsort(out, m, sizeof(*out), by_keyed);
+	return m;
+}
+
+/*
+ * Later passes, over what the first left: traces of one target name (a host name that
+ * moved), then of one network (another address of the same /24), along the same family,
+ * method, port and flow; several of one key pair in address order.
+ */
+static int pair_by_key(struct builder *b, struct hw_trace **ov, size_t on, struct hw_trace **nv,
+		       size_t nn, bool by_network)
+{
+	struct keyed *ok = malloc((on ? on : 1) * sizeof(*ok));
+	struct keyed *nk = malloc((nn ? nn : 1) * sizeof(*nk));
+	int rc = ok && nk ? HW_OK : HW_ERR_NOMEM;
+	size_t mo = 0, mn = 0;
+	if (rc == HW_OK) {
+		mo = keyed_traces(ov, on, b->ou, by_network, ok);
+		mn = keyed_traces(nv, nn, b->nu, by_network, nk);
+	}
+	for (size_t i = 0, j = 0; rc == HW_OK && i < mo && j < mn;) {
+		int c = keyed_cmp(&ok[i], &nk[j]);
+		if (c != 0) {
+			i += c < 0;
+			j += c > 0;
+			continue;
+		}
+		size_t i1 = i + 1, j1 = j + 1;
+		while (i1 < mo && keyed_cmp(&ok[i1], &ok[i]) == 0)
+			i1++;
+		while (j1 < mn && keyed_cmp(&nk[j1], &nk[j]) == 0)
+			j1++;
+		for (size_t k = 0; rc == HW_OK && i + k < i1 && j + k < j1; k++) {
+			b->ou[ok[i + k].pos] = b->nu[nk[j + k].pos] = true;
+			rc = add_pair(b, ok[i + k].t, nk[j + k].t,
+				      by_network ? HW_DIFF_PAIRED_NETWORK : HW_DIFF_PAIRED_NAME);
+		}
+		i = i1;
+		j = j1;
+	}
+	free(ok);
+	free(nk);
+	return rc;
+}
+
+/* What is left: two traces of one destination along other flows are not comparable;
+ * the others are in one run only. */
+static int pair_leftovers(struct builder *b, struct hw_trace **ov, size_t on,
+			  struct hw_trace **nv, size_t nn)
+{
+	size_t i = 0, j = 0;
+	while (i < on || j < nn) {
+		if (i < on && b->ou[i]) {
+			i++;
+			continue;
+		}
+		if (j < nn && b->nu[j]) {
+			j++;
+			continue;
+		}
+		int c = i == on ? 1 : j == nn ? -1 : hw_addr_cmp(&ov[i]->dst, &nv[j]->dst);
+		int rc = add_unpaired(b, c <= 0 ? ov[i] : NULL, c >= 0 ? nv[j] : NULL);
+		if (rc != HW_OK)
 			return rc;
+		i += c <= 0;
+		j += c >= 0;
+	}
 	return HW_OK;
 }
 
@@ -637,23 +866,46 @@ static struct hw_trace **sorted_traces(const struct hw_run *run)
 static int pair_all(struct builder *b, struct hw_trace **ov, size_t on, struct hw_trace **nv,
 		    size_t nn)
 {
-	size_t i = 0, j = 0;
-	while (i < on || j < nn) {
-		int c = i == on ? 1 : j == nn ? -1 : hw_addr_cmp(&ov[i]->dst, &nv[j]->dst);
-		size_t i1 = i, j1 = j;
-		if (c <= 0)
-			while (i1 < on && hw_addr_eq(&ov[i1]->dst, &ov[i]->dst))
-				i1++;
-		if (c >= 0)
-			while (j1 < nn && hw_addr_eq(&nv[j1]->dst, &nv[j]->dst))
-				j1++;
-		int rc = pair_group(b, (const struct hw_trace *const *)ov + i, i1 - i,
-				    (const struct hw_trace *const *)nv + j, j1 - j);
-		if (rc != HW_OK)
-			return rc;
-		i = i1;
-		j = j1;
+	int rc = pair_by_addr(b, ov, on, nv, nn);
+	if (rc == HW_OK)
+		rc = pair_by_key(b, ov, on, nv, nn, false);
+	if (rc == HW_OK)
+		rc = pair_by_key(b, ov, on, nv, nn, true);
+	if (rc == HW_OK)
+		rc = pair_leftovers(b, ov, on, nv, nn);
+	return rc;
+}
+
+static int by_target(const void *a, const void *b)
+{
+	const struct hw_diff_target *x = *(const struct hw_diff_target *const *)a;
+	const struct hw_diff_target *y = *(const struct hw_diff_target *const *)b;
+	int c = hw_addr_cmp(&x->dst, &y->dst);
+	if (c == 0)
+		c = flow_cmp(x->new ? x->new : x->old, y->new ? y->new : y->old);
+	return c != 0 ? c : x < y ? -1 : x > y; /* else in the order they were paired */
+}
+
+/* The targets by destination address, then flow (the passes append them out of order). */
+static int sort_targets(struct hw_diff *d)
+{
+	if (d->n_targets < 2)
+		return HW_OK;
+	struct hw_diff_target **p = malloc(d->n_targets * sizeof(*p));
+	struct hw_diff_target *v = malloc(d->n_targets * sizeof(*v));
+	if (p == NULL || v == NULL) {
+		free(p);
+		free(v);
+		return HW_ERR_NOMEM;
 	}
+	for (size_t i = 0; i < d->n_targets; i++)
+		p[i] = &d->targets[i];
+	qsort(p, d->n_targets, sizeof(*p), by_target);
+	for (size_t i = 0; i < d->n_targets; i++)
+		v[i] = *p[i];
+	free(p);
+	free(d->targets);
+	d->targets = v;
 	return HW_OK;
 }
 
@@ -802,6 +1054,15 @@ static int common_break(struct hw_diff_group *g, const struct hw_diff *d,
 			c->from_asn = c->last_reached.asn;
 	}
 	classify(c, opts);
+	/* Every broken member loops: the group's paths loop too. */
+	bool all_loop = true;
+	for (size_t i = 0; i < g->n_members; i++) {
+		const struct hw_diff_target *t = &d->targets[g->members[i]];
+		if (t->status == HW_DIFF_BROKEN && !t->has_loop)
+			all_loop = false;
+	}
+	if (all_loop)
+		c->where = HW_DIFF_WHERE_LOOP;
 	return HW_OK;
 }
 
@@ -877,6 +1138,41 @@ static int make_groups(struct hw_diff *d, const struct hw_diff_opts *opts)
 
 /* ---- the public face ---- */
 
+static int by_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The ASes of interest: those of the options and those each run was traced with
+ * (trace --transit keeps them in the run), sorted, once each. */
+static int transit_union(struct hw_diff *d, const struct hw_diff_opts *opts,
+			 const struct hw_run *old, const struct hw_run *new)
+{
+	const struct {
+		const uint32_t *v;
+		size_t n;
+	} lists[3] = {{opts->transit, opts->n_transit}, {old->transit, old->n_transit},
+		      {new->transit, new->n_transit}};
+	size_t total = 0;
+	for (int i = 0; i < 3; i++)
+		total += lists[i].v != NULL ? lists[i].n : 0;
+	if (total == 0)
+		return HW_OK;
+	if ((d->transit = malloc(total * sizeof(*d->transit))) == NULL)
+		return HW_ERR_NOMEM;
+	for (int i = 0; i < 3; i++)
+		for (size_t k = 0; lists[i].v != NULL && k < lists[i].n; k++)
+			d->transit[d->n_transit++] = lists[i].v[k];
+	qsort(d->transit, d->n_transit, sizeof(*d->transit), by_u32);
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_transit; i++)
+		if (d->transit[i] != 0 && (n == 0 || d->transit[n - 1] != d->transit[i]))
+			d->transit[n++] = d->transit[i];
+	d->n_transit = n;
+	return HW_OK;
+}
+
 int diff_runs(const struct hw_run *old, const struct hw_run *new,
 	      const struct hw_diff_opts *opts, struct hw_diff **out)
 {
@@ -887,8 +1183,12 @@ int diff_runs(const struct hw_run *old, const struct hw_run *new,
 	struct hw_diff *d = calloc(1, sizeof(*d));
 	struct hw_trace **ov = sorted_traces(old), **nv = sorted_traces(new);
 	int rc = d && ov && nv ? HW_OK : HW_ERR_NOMEM;
-	struct builder b = {d, 0, opts ? opts : &none, NULL, NULL};
+	struct hw_diff_opts used = {NULL, 0};
+	struct builder b = {d, 0, &used, NULL, NULL};
+	if (rc == HW_OK)
+		rc = transit_union(d, opts ? opts : &none, old, new);
 	if (rc == HW_OK) {
+		used = (struct hw_diff_opts){d->transit, d->n_transit};
 		b.ou = calloc(old->n_traces + 1, sizeof(*b.ou));
 		b.nu = calloc(new->n_traces + 1, sizeof(*b.nu));
 		if (b.ou == NULL || b.nu == NULL)
@@ -903,10 +1203,12 @@ int diff_runs(const struct hw_run *old, const struct hw_run *new,
 	free(nv);
 	free(b.ou);
 	free(b.nu);
+	if (rc == HW_OK)
+		rc = sort_targets(d);
 	if (rc == HW_OK) {
 		for (size_t i = 0; i < d->n_targets; i++)
 			d->count[d->targets[i].status]++;
-		rc = make_groups(d, b.opts);
+		rc = make_groups(d, &used);
 	}
 	if (rc != HW_OK) {
 		diff_free(d);
@@ -929,8 +1231,10 @@ struct hw_diff *diff_free(struct hw_diff *diff)
 		free(t->shared);
 		free(t->as_old);
 		free(t->as_new);
+		free(t->loop.hops);
 	}
 	free(diff->targets);
+	free(diff->transit);
 	for (size_t i = 0; i < diff->n_groups; i++)
 		free(diff->groups[i].members);
 	free(diff->groups);
@@ -976,6 +1280,17 @@ const char *diff_where_name(enum hw_diff_where where)
 	switch (where) {
 	case HW_DIFF_WHERE_INSIDE: return "inside";
 	case HW_DIFF_WHERE_BORDER: return "border";
+	case HW_DIFF_WHERE_LOOP: return "loop";
 	default: return "unknown";
+	}
+}
+
+const char *diff_pairing_name(enum hw_diff_pairing pairing)
+{
+	switch (pairing) {
+	case HW_DIFF_PAIRED_ADDR: return "address";
+	case HW_DIFF_PAIRED_NAME: return "name";
+	case HW_DIFF_PAIRED_NETWORK: return "network";
+	default: return "none";
 	}
 }

@@ -30,6 +30,12 @@ static void cat(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "1 target", "2 targets". */
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static const char *asn_text(uint32_t asn, char *buf, size_t len)
 {
 	if (asn == 0)
@@ -58,11 +64,21 @@ static void cat_hop(char *buf, size_t len, const struct hw_diff_hop *h)
 	cat(buf, len, ")");
 }
 
-/* " at the AS4837 → AS131279 border", " inside AS4837", "" (and the transit AS). */
+/* " at the AS4837 → AS131279 border", " inside AS4837", "" (and the transit AS); a
+ * loop: " in a routing loop" and where it lies in AS terms. */
 static void cat_where(char *buf, size_t len, const struct hw_diff_break *b)
 {
 	char x[16], y[16];
-	if (b->where == HW_DIFF_WHERE_BORDER)
+	if (b->where == HW_DIFF_WHERE_LOOP) {
+		cat(buf, len, " in a routing loop");
+		if (b->from_asn != 0 && b->from_asn == b->to_asn)
+			cat(buf, len, " inside %s", asn_text(b->from_asn, x, sizeof(x)));
+		else if (b->from_asn != 0 && b->to_asn != 0)
+			cat(buf, len, " at the %s → %s border", asn_text(b->from_asn, x, sizeof(x)),
+			    asn_text(b->to_asn, y, sizeof(y)));
+		else if (b->from_asn != 0)
+			cat(buf, len, " leaving %s", asn_text(b->from_asn, x, sizeof(x)));
+	} else if (b->where == HW_DIFF_WHERE_BORDER)
 		cat(buf, len, " at the %s → %s border", asn_text(b->from_asn, x, sizeof(x)),
 		    asn_text(b->to_asn, y, sizeof(y)));
 	else if (b->where == HW_DIFF_WHERE_INSIDE)
@@ -91,6 +107,27 @@ static void cat_break(char *buf, size_t len, const struct hw_diff_break *b, bool
 	cat_where(buf, len, b);
 }
 
+/* "loop between hops 6 and 7: 202.97.0.6 ↔ 202.97.0.7", or over more hops
+ * "loop over hops 6–8: A → B → C → A" (* for a silent one). */
+static void cat_loop(char *buf, size_t len, const struct hw_diff_loop *l)
+{
+	char a[HW_ADDRSTRLEN];
+	if (l->n_hops == 2)
+		cat(buf, len, "loop between hops %u and %u: ", l->first_ttl, l->last_ttl);
+	else if (l->n_hops == 1)
+		cat(buf, len, "loop at hop %u: ", l->first_ttl);
+	else
+		cat(buf, len, "loop over hops %u–%u: ", l->first_ttl, l->last_ttl);
+	for (size_t i = 0; i < l->n_hops; i++) {
+		const struct hw_addr *x = &l->hops[i].addr;
+		cat(buf, len, "%s%s", i == 0 ? "" : l->n_hops == 2 ? " ↔ " : " → ",
+		    hw_addr_is_unset(x) ? "*" : hw_addr_str(x, a, sizeof(a)));
+	}
+	if (l->n_hops != 2 && l->n_hops > 0)
+		cat(buf, len, " → %s", hw_addr_is_unset(&l->hops[0].addr) ? "*"
+				       : hw_addr_str(&l->hops[0].addr, a, sizeof(a)));
+}
+
 static void cat_ttls(char *buf, size_t len, unsigned first, unsigned last)
 {
 	if (first == last)
@@ -117,11 +154,21 @@ static void cat_as_path(char *buf, size_t len, const uint32_t *v, size_t n)
 		cat(buf, len, "%sAS%" PRIu32, i ? " " : "", v[i]);
 }
 
+/*
+ * "198.18.4.7 (198.18.4.0/24)"; a pair of two addresses: "198.18.4.7 → 198.18.4.99
+ * (same network 198.18.4.0/24)", "host.example (198.18.4.7 → 198.18.4.99, same name)".
+ */
 static void cat_label(char *buf, size_t len, const struct hw_diff_target *t)
 {
-	char a[HW_ADDRSTRLEN];
+	char a[HW_ADDRSTRLEN], o[HW_ADDRSTRLEN];
 	hw_addr_str(&t->dst, a, sizeof(a));
-	if (t->network != NULL)
+	if (t->paired_by == HW_DIFF_PAIRED_NETWORK)
+		cat(buf, len, "%s → %s (same network %s)", hw_addr_str(&t->old_dst, o, sizeof(o)), a,
+		    t->network);
+	else if (t->paired_by == HW_DIFF_PAIRED_NAME)
+		cat(buf, len, "%s (%s → %s, same name)", t->target,
+		    hw_addr_str(&t->old_dst, o, sizeof(o)), a);
+	else if (t->network != NULL)
 		cat(buf, len, "%s (%s)", a, t->network);
 	else if (t->target != NULL && strcmp(t->target, a) != 0)
 		cat(buf, len, "%s (%s)", t->target, a);
@@ -156,6 +203,10 @@ const char *diff_target_summary(const struct hw_diff_target *t, char *buf, size_
 	case HW_DIFF_BROKEN:
 		cat(buf, len, ", ");
 		cat_break(buf, len, &t->brk, false);
+		if (t->has_loop) {
+			cat(buf, len, "; ");
+			cat_loop(buf, len, &t->loop);
+		}
 		break;
 	case HW_DIFF_CHANGED:
 		cat(buf, len, " at ");
@@ -168,6 +219,10 @@ const char *diff_target_summary(const struct hw_diff_target *t, char *buf, size_
 		cat(buf, len, ", stops after hop %u", t->new_last_ttl);
 		if (t->new_last_ttl != t->old_last_ttl)
 			cat(buf, len, " (was hop %u)", t->old_last_ttl);
+		if (t->has_loop) {
+			cat(buf, len, "; ");
+			cat_loop(buf, len, &t->loop);
+		}
 		break;
 	case HW_DIFF_NOT_COMPARABLE:
 		cat(buf, len, ": ");
@@ -189,6 +244,8 @@ const char *diff_target_summary(const struct hw_diff_target *t, char *buf, size_
 		cat_as_path(buf, len, t->as_old, t->n_as_old);
 		cat(buf, len, " → ");
 		cat_as_path(buf, len, t->as_new, t->n_as_new);
+	} else if (t->has_as && t->as_in_old != t->as_in_new) {
+		cat(buf, len, "; AS data in the %s run only", t->as_in_new ? "new" : "old");
 	}
 	cat_silences(buf, len, t);
 	return buf;
@@ -206,12 +263,14 @@ const char *diff_group_summary(const struct hw_diff_group *g, char *buf, size_t 
 	if (len == 0)
 		return buf;
 	buf[0] = '\0';
-	char unit[16] = "targets";
-	if (g->member_len != 0)
-		snprintf(unit, sizeof(unit), "/%us", g->member_len);
 	size_t n = g->n_members, broken = g->count[HW_DIFF_BROKEN];
+	char unit[16];
+	if (g->member_len != 0)
+		snprintf(unit, sizeof(unit), "/%u%s", g->member_len, plural(n, "", "s"));
+	else
+		snprintf(unit, sizeof(unit), "%s", plural(n, "target", "targets"));
 	if (broken == n) {
-		cat(buf, len, "%zu/%zu targets of %s ", broken, n, g->name);
+		cat(buf, len, "%zu/%zu %s of %s ", broken, n, plural(n, "target", "targets"), g->name);
 		cat_break(buf, len, &g->common, true);
 		return buf;
 	}
@@ -250,7 +309,8 @@ static void headline(const struct hw_diff *d, char *buf, size_t len)
 			cat(buf, len, " (%zu with hops that only stopped answering)", silent);
 		return;
 	}
-	cat(buf, len, "%zu of %zu targets changed:", changed, d->n_targets);
+	cat(buf, len, "%zu of %zu %s changed:", changed, d->n_targets,
+	    plural(d->n_targets, "target", "targets"));
 	static const enum hw_diff_status order[] = {
 		HW_DIFF_BROKEN, HW_DIFF_CHANGED, HW_DIFF_RECOVERED, HW_DIFF_STILL_UNREACHABLE,
 		HW_DIFF_ONLY_OLD, HW_DIFF_ONLY_NEW, HW_DIFF_NOT_COMPARABLE, HW_DIFF_UNCHANGED,
@@ -321,7 +381,7 @@ static void text_run(FILE *out, const char *which, const struct hw_run *r)
 	fprintf(out, "%s: ", which);
 	if (r->id != 0)
 		fprintf(out, "run %" PRId64 ", ", r->id);
-	fprintf(out, "%s, %zu traces", when, r->n_traces);
+	fprintf(out, "%s, %zu %s", when, r->n_traces, plural(r->n_traces, "trace", "traces"));
 	if (r->vantage != NULL)
 		fprintf(out, ", vantage %s", r->vantage);
 	if (r->tag != NULL)
@@ -371,6 +431,11 @@ static void text_details(FILE *out, const struct hw_diff_target *t)
 		fprintf(out, "  where:        %s (%s → %s)\n", diff_where_name(t->brk.where),
 			asn_text(t->brk.from_asn, x, sizeof(x)), asn_text(t->brk.to_asn, y, sizeof(y)));
 	}
+	if (t->has_loop) {
+		line[0] = '\0';
+		cat_loop(line, sizeof(line), &t->loop);
+		fprintf(out, "  routing %s (TTLs of the new run)\n", line);
+	}
 	for (size_t i = 0; i < t->n_changes; i++) {
 		const struct hw_diff_change *c = &t->changes[i];
 		fprintf(out, "  hop %3u: ", c->ttl);
@@ -392,6 +457,12 @@ static void text_details(FILE *out, const struct hw_diff_target *t)
 		cat(line, sizeof(line), " → ");
 		cat_as_path(line, sizeof(line), t->as_new, t->n_as_new);
 		fprintf(out, "  AS path: %s\n", line);
+	} else if (t->has_as && t->as_in_old != t->as_in_new) {
+		line[0] = '\0';
+		cat_as_path(line, sizeof(line), t->as_in_new ? t->as_new : t->as_old,
+			    t->as_in_new ? t->n_as_new : t->n_as_old);
+		fprintf(out, "  AS path: %s (AS data in the %s run only: no comparison)\n", line,
+			t->as_in_new ? "new" : "old");
 	}
 }
 
@@ -515,6 +586,10 @@ static json_t *jtarget(struct jb *b, const struct hw_diff_target *t)
 	char line[LINE];
 	json_t *o = json_object();
 	jset(b, o, "dst", jaddr(&t->dst));
+	jset(b, o, "old_dst", jaddr(&t->old_dst));
+	jset(b, o, "paired_by", t->paired_by == HW_DIFF_PAIRED_NONE
+					? json_null()
+					: json_string(diff_pairing_name(t->paired_by)));
 	jset(b, o, "target", jstr(t->target));
 	jset(b, o, "network", jstr(t->network));
 	jset(b, o, "status", json_string(diff_status_name(t->status)));
@@ -529,6 +604,15 @@ static json_t *jtarget(struct jb *b, const struct hw_diff_target *t)
 	jset(b, o, "new_last_ttl", json_integer(t->new_last_ttl));
 	if (t->has_break)
 		jbreak(b, o, &t->brk);
+	if (t->has_loop) {
+		json_t *loop = json_object(), *hops = json_array();
+		jset(b, loop, "first_ttl", json_integer(t->loop.first_ttl));
+		jset(b, loop, "last_ttl", json_integer(t->loop.last_ttl));
+		for (size_t i = 0; i < t->loop.n_hops; i++)
+			jpush(b, hops, jhop(b, &t->loop.hops[i]));
+		jset(b, loop, "hops", hops);
+		jset(b, o, "loop", loop);
+	}
 	json_t *changes = json_array();
 	for (size_t i = 0; i < t->n_changes; i++) {
 		const struct hw_diff_change *c = &t->changes[i];
@@ -551,8 +635,8 @@ static json_t *jtarget(struct jb *b, const struct hw_diff_target *t)
 	jset(b, o, "silent", silent);
 	if (t->has_as) {
 		json_t *as = json_object();
-		jset(b, as, "old", jasns(b, t->as_old, t->n_as_old));
-		jset(b, as, "new", jasns(b, t->as_new, t->n_as_new));
+		jset(b, as, "old", t->as_in_old ? jasns(b, t->as_old, t->n_as_old) : json_null());
+		jset(b, as, "new", t->as_in_new ? jasns(b, t->as_new, t->n_as_new) : json_null());
 		jset(b, as, "changed", json_boolean(t->as_changed));
 		jset(b, o, "as_path", as);
 	}
@@ -617,6 +701,7 @@ int diff_write_json(const struct hw_diff *d, FILE *out)
 		jset(&b, sum, diff_status_name((enum hw_diff_status)s),
 		     json_integer((json_int_t)d->count[s]));
 	jset(&b, root, "summary", sum);
+	jset(&b, root, "transit", jasns(&b, d->transit, d->n_transit));
 	json_t *groups = json_array();
 	for (size_t i = 0; i < d->n_groups; i++)
 		jpush(&b, groups, jgroup(&b, d, &d->groups[i]));
@@ -715,15 +800,22 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 			fputs(" |\n", out);
 		}
 	}
-	fputs("\n## Targets\n\n| target | status | last reached | first lost | where | "
-	      "changed hops | silent hops |\n|---|---|---|---|---|---|---|\n", out);
-	size_t quiet = 0;
+	size_t listed = 0;
+	for (size_t i = 0; i < d->n_targets; i++)
+		listed += diff_target_changed(&d->targets[i]) || d->targets[i].n_silences > 0;
+	fputs("\n## Targets\n\n", out);
+	if (d->n_targets == 0)
+		fputs("Neither run has a trace: nothing to compare.\n", out);
+	else if (listed == 0)
+		fprintf(out, "No change in %s, and no hop that only stopped answering.\n",
+			d->n_targets == 1 ? "the one target" : "any target");
+	else
+		fputs("| target | status | last reached | first lost | where | changed hops | "
+		      "silent hops |\n|---|---|---|---|---|---|---|\n", out);
 	for (size_t i = 0; i < d->n_targets; i++) {
 		const struct hw_diff_target *t = &d->targets[i];
-		if (!diff_target_changed(t) && t->n_silences == 0) {
-			quiet++;
+		if (!diff_target_changed(t) && t->n_silences == 0)
 			continue;
-		}
 		line[0] = '\0';
 		cat_label(line, sizeof(line), t);
 		fputs("| ", out);
@@ -735,6 +827,10 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 			md_hop_cell(out, &t->brk.first_lost);
 			line[0] = '\0';
 			cat_where(line, sizeof(line), &t->brk);
+			if (t->has_loop) {
+				cat(line, sizeof(line), ": ");
+				cat_loop(line, sizeof(line), &t->loop);
+			}
 			fputs(" | ", out);
 			md_cell(out, line[0] ? line + 1 : "unknown");
 		} else {
@@ -753,9 +849,9 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 		md_cell(out, line[0] ? line : "–");
 		fputs(" |\n", out);
 	}
-	if (quiet > 0)
-		fprintf(out, "\n%zu other target%s: no change, no silent hop.\n", quiet,
-			quiet == 1 ? "" : "s");
+	if (listed > 0 && listed < d->n_targets)
+		fprintf(out, "\n%zu other %s: no change, no silent hop.\n", d->n_targets - listed,
+			plural(d->n_targets - listed, "target", "targets"));
 	bool details = false;
 	for (size_t i = 0; i < d->n_targets; i++) {
 		const struct hw_diff_target *t = &d->targets[i];
@@ -766,8 +862,12 @@ int diff_write_md(const struct hw_diff *d, FILE *out)
 		details = true;
 		line[0] = '\0';
 		cat_label(line, sizeof(line), t);
-		fprintf(out, "\n### %s — %s\n\n| hop | old | new |\n|---:|---|---|\n", line,
-			diff_status_name(t->status));
+		fputs("\n### ", out);
+		md_cell(out, line);
+		fprintf(out, " — %s\n", diff_status_name(t->status));
+		/* A table only for TTLs that changed: an AS path change alone is one line. */
+		if (t->n_changes > 0)
+			fputs("\n| hop | old | new |\n|---:|---|---|\n", out);
 		for (size_t k = 0; k < t->n_changes; k++) {
 			const struct hw_diff_change *c = &t->changes[k];
 			fprintf(out, "| %u | ", c->ttl);

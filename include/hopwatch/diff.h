@@ -33,6 +33,18 @@ enum hw_diff_where {
 	HW_DIFF_WHERE_UNKNOWN = 0, /* an AS on either side of the break is not known */
 	HW_DIFF_WHERE_INSIDE,      /* between two hops of one AS */
 	HW_DIFF_WHERE_BORDER,      /* where the old path left one AS for another */
+	HW_DIFF_WHERE_LOOP,        /* the new path loops (see hw_diff_target.loop); from_asn
+				      and to_asn still say inside or on a border */
+};
+
+/* How the two traces of a target were paired (the store's notion of comparable runs:
+ * by network, then target name, then address). */
+enum hw_diff_pairing {
+	HW_DIFF_PAIRED_NONE = 0,   /* only-old, only-new */
+	HW_DIFF_PAIRED_ADDR,       /* the same destination address */
+	HW_DIFF_PAIRED_NAME,       /* the same target name, another address (a host name
+				      that moved) */
+	HW_DIFF_PAIRED_NETWORK,    /* the same network, another address (--pick random) */
 };
 
 /* One interface at one TTL named by a diff, with what annotation knows about it. */
@@ -60,15 +72,28 @@ struct hw_diff_silence {
 };
 
 /*
- * Where a path that reached its destination stops now. last_reached: the deepest hop of
- * the new run that the old path shared (ttl 0 when none is left); first_lost: the hop of
- * the old path right after it, which the new run no longer reaches. from_asn / to_asn:
+ * A routing loop in the new run: the interface of first_ttl answers again at a later,
+ * non-consecutive TTL (last_ttl + 1). hops: one per TTL first_ttl..last_ttl, the first
+ * interface that answered there (addr unset: silent). TTLs of the new run.
+ */
+struct hw_diff_loop {
+	uint8_t first_ttl, last_ttl;
+	size_t n_hops;
+	struct hw_diff_hop *hops;
+};
+
+/*
+ * Where a path that reached its destination stops now. last_reached: the hop of the old
+ * path the new run still reaches that lies deepest on the old path (ttl 0 when none is
+ * left); first_lost: the hop of the old path right after it, which the new run no longer
+ * reaches. Both TTLs are the old path's (a looping or shifted new path reaches them at
+ * other TTLs). from_asn / to_asn:
  * the ASes on either side (the nearest known ones along the old path), where their
  * relation, transit_asn the AS of diff_opts.transit found there (0 = none).
  */
 struct hw_diff_break {
 	struct hw_diff_hop last_reached, first_lost;
-	uint8_t old_ttl;          /* TTL of last_reached in the old path (paths may shift) */
+	uint8_t old_ttl;          /* TTL of last_reached in the old path (= last_reached.ttl) */
 	enum hw_diff_where where;
 	uint32_t from_asn, to_asn;
 	uint32_t transit_asn;
@@ -78,7 +103,10 @@ struct hw_diff_break {
 struct hw_diff_target {
 	enum hw_diff_status status;
 	const struct hw_trace *old, *new; /* borrowed; NULL for the side it is missing from */
-	struct hw_addr dst;
+	struct hw_addr dst;       /* the new trace's destination (the old one's when only-old) */
+	struct hw_addr old_dst;   /* the old trace's (unset when only-new); differs from dst
+				     when paired by name or network */
+	enum hw_diff_pairing paired_by;
 	const char *target;       /* as the user named it (borrowed; NULL = the address) */
 	const char *network;      /* the network it stands for (borrowed; NULL = none) */
 	bool multipath;           /* either run had multipath data for it */
@@ -90,12 +118,20 @@ struct hw_diff_target {
 	struct hw_diff_silence *silences;
 	bool has_break;           /* status HW_DIFF_BROKEN: brk is set */
 	struct hw_diff_break brk;
-	/* The hops of the old path the new run still reaches (broken targets): ttl, addr. */
+	/* The hops of the old path the new run still reaches (broken targets), by old TTL:
+	 * ttl (the old path's), addr. */
 	size_t n_shared;
 	struct hw_diff_hop *shared;
+	/* A routing loop in a new run that does not reach its destination. */
+	bool has_loop;
+	struct hw_diff_loop loop;
 	/* AS paths (known ASes in order, consecutive repeats and gaps dropped), when either
-	 * trace carries AS data and the target is not unchanged; as_changed when they differ. */
+	 * trace carries AS data and the target is not unchanged. as_in_old / as_in_new: that
+	 * trace carries AS data (when only one does, nothing is said to have changed).
+	 * as_changed: the paths differ where both runs know the ASes: an AS missing from one
+	 * run only because its hops are silent (or unannotated) there is no change. */
 	bool has_as;
+	bool as_in_old, as_in_new;
 	bool as_changed;
 	size_t n_as_old, n_as_new;
 	uint32_t *as_old, *as_new;
@@ -134,18 +170,22 @@ struct hw_diff {
 	size_t n_groups;
 	struct hw_diff_group *groups;   /* prefixes first, then networks; by name */
 	size_t count[HW_DIFF_NSTATUS];
+	size_t n_transit;
+	uint32_t *transit;        /* the ASes of interest used: opts' and both runs', sorted */
 };
 
 /* Options of a diff. Zeroed is the default. */
 struct hw_diff_opts {
-	const uint32_t *transit;  /* ASes of interest (--transit): breaks in or next to them say so */
+	const uint32_t *transit;  /* ASes of interest (--transit): breaks in or next to them
+				     say so; added to the runs' own lists (hw_run.transit) */
 	size_t n_transit;
 };
 
 /*
  * Compares two runs target by target (see docs/diff.md for the rules) and groups the
- * results per network. opts may be NULL. *out is freed with diff_free; HW_ERR_NOMEM or
- * HW_ERR_INVAL (a NULL run) on failure.
+ * results per network. Traces pair by destination address, then by target name, then
+ * by network, always along the same family, method, port and flow. opts may be NULL.
+ * *out is freed with diff_free; HW_ERR_NOMEM or HW_ERR_INVAL (a NULL run) on failure.
  */
 int diff_runs(const struct hw_run *old, const struct hw_run *new,
 	      const struct hw_diff_opts *opts, struct hw_diff **out);
@@ -166,8 +206,11 @@ bool diff_target_changed(const struct hw_diff_target *t);
  * "only-new", "not-comparable". */
 const char *diff_status_name(enum hw_diff_status status);
 
-/* "unknown", "inside", "border". */
+/* "unknown", "inside", "border", "loop". */
 const char *diff_where_name(enum hw_diff_where where);
+
+/* "none", "address", "name", "network". */
+const char *diff_pairing_name(enum hw_diff_pairing pairing);
 
 /* ---- writers (src/diff_out.c); each returns HW_OK or HW_ERR_IO / HW_ERR_NOMEM ---- */
 

@@ -9,6 +9,9 @@
 #     /22 broken 4/4 at the same point; exit 1
 #  4. r2 answers again: the same break from runs kept in the store (diff with no RUN
 #     arguments, then latest~1 latest), and --format md / text say it
+#  5. --pick random with another seed before and after the cut: the /24s pair by network
+#     (other addresses), and the /22 breaks at the same point
+#  6. --transit is parsed as trace parses it ("4837,,1" is refused)
 . "$(dirname "$0")/lib.sh"
 require_hopwatch
 
@@ -62,6 +65,7 @@ for i in 4 5 6 7; do TRUTH_OF[198.19.$i.1]=$NETADDR; done
 # ---- 1. nothing changed ----
 trace "$WORK/old.json" --store "$STORE" || finish
 trace "$WORK/old2.json" --no-store || finish
+trace "$WORK/rand1.json" --no-store --pick random --seed 1 || finish
 res="$WORK/d-same.json"
 diff_json "$res" "$WORK/old.json" "$WORK/old2.json"
 expect "uncut runs: exit status $DIFF_RC, expected 0" [ "$DIFF_RC" = 0 ]
@@ -161,6 +165,38 @@ timeout "$HW_TIMEOUT" "$HOPWATCH" diff --format md -o "$WORK/d-cut.md" "$WORK/ol
 rc=$?
 expect "md: exit status $rc, expected 1" [ "$rc" = 1 ]
 expect "md: a Markdown report" grep -q "^# hopwatch diff" "$WORK/d-cut.md"
+r4=$(truth_hop "$WORK/truth-before.json" "$D4" 4)
+expect "md: the /22's break line" \
+	grep -Eq "^- 4/4 targets of $NET lost beyond hop 3 ($r3|[^ ]+ \\($r3)" "$WORK/d-cut.md"
+expect "md: $D4's row names the break (hop 3 $r3, hop 4 $r4)" \
+	grep -Eq "^\| $D4 \| broken \| hop 3 ([^|]* \\()?$r3[,)| ].*\| hop 4 ([^|]* \\()?$r4[,)| ]" "$WORK/d-cut.md"
+
+# ---- 5. --pick random, another seed: pairs by network ----
+trace "$WORK/rand2.json" --no-store --pick random --seed 2 || finish
+res="$WORK/d-rand.json"
+diff_json "$res" "$WORK/rand1.json" "$WORK/rand2.json"
+expect "pick random: exit status $DIFF_RC, expected 1" [ "$DIFF_RC" = 1 ]
+expect "pick random: 6 targets, all broken" \
+	[ "$(jres "$res" '"\(.summary.targets) \(.summary.broken)"')" = "6 6" ]
+moved=$(jres "$res" '[.targets[] | select(.paired_by == "network" and .old_dst != .dst)] | length')
+expect "pick random: /24s with other addresses paired by network ($moved)" [ "$moved" -ge 1 ]
+got=$(jres "$res" '.networks[] | select(.network == "'$NET'") | "\(.counts.broken) \(.common_break.last_reached.addr) \(.common_break.last_reached.ttl)"')
+expect "pick random: $NET '$got', expected '4 $r3 3'" [ "$got" = "4 $r3 3" ]
+timeout "$HW_TIMEOUT" "$HOPWATCH" diff "$WORK/rand1.json" "$WORK/rand2.json" >"$WORK/d-rand.txt" 2>&1
+expect "pick random: text says 'same network'" grep -q " → .* (same network 198.19.[4-7].0/24): broken" "$WORK/d-rand.txt"
+
+# ---- 6. --transit as trace takes it ----
+for bad in "4837,,1" "4837," "AS4837,4837"; do
+	timeout "$HW_TIMEOUT" "$HOPWATCH" diff --transit "$bad" "$WORK/old.json" "$WORK/cut.json" \
+		>/dev/null 2>"$WORK/d-transit.err"
+	rc=$?
+	lines=$(wc -l <"$WORK/d-transit.err")
+	expect "--transit '$bad': exit status $rc, $lines stderr line(s), expected 2 and 1" [ "$rc:$lines" = 2:1 ]
+done
+diff_json "$WORK/d-transit.json" --transit AS4837,64500 "$WORK/old.json" "$WORK/cut.json"
+expect "--transit AS4837,64500: exit status $DIFF_RC, expected 1" [ "$DIFF_RC" = 1 ]
+expect "--transit AS4837,64500: the list in the document" \
+	[ "$(jres "$WORK/d-transit.json" '.transit | tostring')" = "[4837,64500]" ]
 timeout "$HW_TIMEOUT" "$HOPWATCH" diff "$WORK/old.json" "$WORK/nonexistent.json" >/dev/null 2>"$WORK/d-bad.err"
 rc=$?
 lines=$(wc -l <"$WORK/d-bad.err")
