@@ -1,0 +1,146 @@
+/*
+ * The stop set as an open-addressing hash table of addresses (linear probing, at most
+ * half full, never shrinks: a run only adds), and a histogram of destination distances.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <hopwatch/status.h>
+#include <hopwatch/stopset.h>
+
+struct hw_stopset {
+	struct hw_addr *slots; /* family 0: empty */
+	size_t n_slots;        /* a power of two */
+	size_t n;
+	size_t max;
+	uint32_t dist[256];    /* destinations seen at each hop count */
+	size_t n_dist;
+};
+
+/* Doubletree's p: the share of destinations the first probe may reach. */
+#define START_P_PERCENT 5
+
+hw_stopset_t *stopset_new(size_t max_addrs)
+{
+	hw_stopset_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->max = max_addrs != 0 ? max_addrs : HW_STOPSET_MAX_ADDRS;
+	s->n_slots = 256;
+	s->slots = calloc(s->n_slots, sizeof(*s->slots));
+	if (s->slots == NULL)
+		return stopset_free(s);
+	return s;
+}
+
+hw_stopset_t *stopset_free(hw_stopset_t *s)
+{
+	if (s != NULL) {
+		free(s->slots);
+		free(s);
+	}
+	return NULL;
+}
+
+/* FNV-1a over the family and the address bytes in use. */
+static size_t addr_hash(const struct hw_addr *a)
+{
+	uint64_t h = 1469598103934665603u;
+	size_t len = hw_addr_len(a);
+	h = (h ^ a->family) * 1099511628211u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ a->a[i]) * 1099511628211u;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot holding addr, or the empty slot where it belongs. */
+static struct hw_addr *find_slot(struct hw_addr *slots, size_t n_slots, const struct hw_addr *a)
+{
+	size_t mask = n_slots - 1;
+	for (size_t i = addr_hash(a) & mask;; i = (i + 1) & mask) {
+		if (slots[i].family == 0 || hw_addr_eq(&slots[i], a))
+			return &slots[i];
+	}
+}
+
+static int grow(hw_stopset_t *s)
+{
+	size_t n_slots = s->n_slots * 2;
+	struct hw_addr *slots = calloc(n_slots, sizeof(*slots));
+	if (slots == NULL)
+		return HW_ERR_NOMEM;
+	for (size_t i = 0; i < s->n_slots; i++)
+		if (s->slots[i].family != 0)
+			*find_slot(slots, n_slots, &s->slots[i]) = s->slots[i];
+	free(s->slots);
+	s->slots = slots;
+	s->n_slots = n_slots;
+	return HW_OK;
+}
+
+int stopset_add(hw_stopset_t *s, const struct hw_addr *a)
+{
+	if (hw_addr_is_unset(a))
+		return HW_ERR_INVAL;
+	struct hw_addr *slot = find_slot(s->slots, s->n_slots, a);
+	if (slot->family != 0)
+		return HW_OK;
+	if (s->n >= s->max)
+		return HW_ERR_NOMEM;
+	/* Keep the table at most half full so probe chains stay short. */
+	if ((s->n + 1) * 2 > s->n_slots) {
+		if (grow(s) != HW_OK)
+			return HW_ERR_NOMEM;
+		slot = find_slot(s->slots, s->n_slots, a);
+	}
+	/* Only the bytes of the family count: copy them onto a clean slot. */
+	memset(slot, 0, sizeof(*slot));
+	slot->family = a->family;
+	memcpy(slot->a, a->a, hw_addr_len(a));
+	s->n++;
+	return HW_OK;
+}
+
+bool stopset_has(const hw_stopset_t *s, const struct hw_addr *a)
+{
+	if (hw_addr_is_unset(a))
+		return false;
+	return find_slot(s->slots, s->n_slots, a)->family != 0;
+}
+
+size_t stopset_size(const hw_stopset_t *s)
+{
+	return s->n;
+}
+
+void stopset_note_distance(hw_stopset_t *s, uint8_t distance)
+{
+	if (distance == 0)
+		return;
+	s->dist[distance]++;
+	s->n_dist++;
+}
+
+size_t stopset_distances(const hw_stopset_t *s)
+{
+	return s->n_dist;
+}
+
+uint8_t stopset_start_ttl(const hw_stopset_t *s, uint8_t first_ttl, uint8_t max_ttl)
+{
+	if (s == NULL || s->n_dist == 0 || first_ttl >= max_ttl)
+		return first_ttl;
+	/* The highest h with count(distance <= h) <= p * n: at h the first probe reaches at
+	 * most a share p of the destinations seen. */
+	size_t below = 0;
+	unsigned h = 0;
+	for (unsigned d = 1; d <= max_ttl; d++) {
+		below += s->dist[d];
+		if (below * 100 > (size_t)START_P_PERCENT * s->n_dist)
+			break;
+		h = d;
+	}
+	if (h < first_ttl)
+		return first_ttl;
+	return (uint8_t)(h > max_ttl ? max_ttl : h);
+}
