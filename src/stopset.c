@@ -1,6 +1,7 @@
 /*
  * The stop set as an open-addressing hash table of addresses (linear probing, at most
- * half full, never shrinks: a run only adds), and a histogram of destination distances.
+ * half full, never shrinks: a run only adds), each with the member that added it first,
+ * and a histogram of destination distances.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,19 @@
 #include <hopwatch/status.h>
 #include <hopwatch/stopset.h>
 
+struct entry {
+	struct hw_addr addr;   /* family 0: empty */
+	uint32_t who;          /* the member that added it first (0: nobody in particular) */
+};
+
 struct hw_stopset {
-	struct hw_addr *slots; /* family 0: empty */
+	struct entry *slots;
 	size_t n_slots;        /* a power of two */
 	size_t n;
 	size_t max;
 	uint32_t dist[256];    /* destinations seen at each hop count */
 	size_t n_dist;
+	uint32_t members;      /* member ids given out */
 };
 
 /* Doubletree's p: the share of destinations the first probe may reach. */
@@ -54,11 +61,11 @@ static size_t addr_hash(const struct hw_addr *a)
 }
 
 /* The slot holding addr, or the empty slot where it belongs. */
-static struct hw_addr *find_slot(struct hw_addr *slots, size_t n_slots, const struct hw_addr *a)
+static struct entry *find_slot(struct entry *slots, size_t n_slots, const struct hw_addr *a)
 {
 	size_t mask = n_slots - 1;
 	for (size_t i = addr_hash(a) & mask;; i = (i + 1) & mask) {
-		if (slots[i].family == 0 || hw_addr_eq(&slots[i], a))
+		if (slots[i].addr.family == 0 || hw_addr_eq(&slots[i].addr, a))
 			return &slots[i];
 	}
 }
@@ -66,24 +73,33 @@ static struct hw_addr *find_slot(struct hw_addr *slots, size_t n_slots, const st
 static int grow(hw_stopset_t *s)
 {
 	size_t n_slots = s->n_slots * 2;
-	struct hw_addr *slots = calloc(n_slots, sizeof(*slots));
+	struct entry *slots = calloc(n_slots, sizeof(*slots));
 	if (slots == NULL)
 		return HW_ERR_NOMEM;
 	for (size_t i = 0; i < s->n_slots; i++)
-		if (s->slots[i].family != 0)
-			*find_slot(slots, n_slots, &s->slots[i]) = s->slots[i];
+		if (s->slots[i].addr.family != 0)
+			*find_slot(slots, n_slots, &s->slots[i].addr) = s->slots[i];
 	free(s->slots);
 	s->slots = slots;
 	s->n_slots = n_slots;
 	return HW_OK;
 }
 
-int stopset_add(hw_stopset_t *s, const struct hw_addr *a)
+uint32_t stopset_member(hw_stopset_t *s)
+{
+	/* After 2^32 - 1 members ids repeat: a trace may then take another's interface for
+	 * its own and probe one hop more, nothing worse. */
+	if (++s->members == 0)
+		s->members = 1;
+	return s->members;
+}
+
+int stopset_add(hw_stopset_t *s, const struct hw_addr *a, uint32_t who)
 {
 	if (hw_addr_is_unset(a))
 		return HW_ERR_INVAL;
-	struct hw_addr *slot = find_slot(s->slots, s->n_slots, a);
-	if (slot->family != 0)
+	struct entry *slot = find_slot(s->slots, s->n_slots, a);
+	if (slot->addr.family != 0)
 		return HW_OK;
 	if (s->n >= s->max)
 		return HW_ERR_NOMEM;
@@ -95,17 +111,19 @@ int stopset_add(hw_stopset_t *s, const struct hw_addr *a)
 	}
 	/* Only the bytes of the family count: copy them onto a clean slot. */
 	memset(slot, 0, sizeof(*slot));
-	slot->family = a->family;
-	memcpy(slot->a, a->a, hw_addr_len(a));
+	slot->addr.family = a->family;
+	memcpy(slot->addr.a, a->a, hw_addr_len(a));
+	slot->who = who;
 	s->n++;
 	return HW_OK;
 }
 
-bool stopset_has(const hw_stopset_t *s, const struct hw_addr *a)
+bool stopset_has(const hw_stopset_t *s, const struct hw_addr *a, uint32_t not_by)
 {
 	if (hw_addr_is_unset(a))
 		return false;
-	return find_slot(s->slots, s->n_slots, a)->family != 0;
+	const struct entry *e = find_slot(s->slots, s->n_slots, a);
+	return e->addr.family != 0 && (not_by == 0 || e->who != not_by);
 }
 
 size_t stopset_size(const hw_stopset_t *s)

@@ -44,6 +44,7 @@ struct hw_tracer {
 	uint64_t t0_us;
 	/* Doubletree */
 	hw_stopset_t *stopset;  /* the run's, borrowed; NULL: none */
+	uint32_t member;        /* this trace's id in the stop set */
 	bool started;           /* the start TTL is chosen (at the first probe) */
 	bool back_done;         /* backward probing is over (or never was) */
 	uint8_t start;          /* h: the first TTL probed; first_ttl without doubletree */
@@ -131,6 +132,8 @@ hw_tracer_t *tracer_new(const struct hw_trace_opts *opts, const struct hw_flow *
 void tracer_set_stopset(hw_tracer_t *t, hw_stopset_t *stopset)
 {
 	t->stopset = t->opts.doubletree ? stopset : NULL;
+	if (t->stopset != NULL)
+		t->member = stopset_member(t->stopset);
 }
 
 /* Chooses h at the first probe: by then the stop set knows the most distances. */
@@ -406,12 +409,14 @@ bool tracer_reply(hw_tracer_t *t, uint8_t ttl, uint8_t attempt, const struct hw_
 	if (ttl > t->highest_answer)
 		t->highest_answer = ttl;
 	if (t->stopset != NULL && !reply_from_destination(&t->flow, r)) {
-		/* A backward hop at a known interface: the path below is known. Checked
-		 * before this trace adds its own interfaces. */
-		if (!t->back_done && ttl == t->back_ttl && stopset_has(t->stopset, &r->from))
+		/* A backward hop at an interface another trace saw: the path below is
+		 * known. (One only this trace saw, e.g. by another probe of this hop,
+		 * tells nothing of the path below.) */
+		if (!t->back_done && ttl == t->back_ttl &&
+		    stopset_has(t->stopset, &r->from, t->member))
 			backward_stop(t, ttl);
 		/* A full set only costs later traces some probes. */
-		(void)stopset_add(t->stopset, &r->from);
+		(void)stopset_add(t->stopset, &r->from, t->member);
 	}
 	enum hw_stop_reason reason = tracer_answer_stop(&t->flow, r);
 	if (reason != HW_STOP_NONE && (t->final_ttl == 0 || ttl < t->final_ttl)) {

@@ -37,25 +37,25 @@ static void test_add_and_has(void **state)
 	hw_stopset_t *s = stopset_new(0);
 	assert_non_null(s);
 	struct hw_addr a = v4(0xc6120101), b = v4(0xc6120102), c = v6(0xc6120101);
-	assert_false(stopset_has(s, &a));
-	assert_int_equal(stopset_add(s, &a), HW_OK);
-	assert_true(stopset_has(s, &a));
-	assert_false(stopset_has(s, &b));
+	assert_false(stopset_has(s, &a, 0));
+	assert_int_equal(stopset_add(s, &a, 0), HW_OK);
+	assert_true(stopset_has(s, &a, 0));
+	assert_false(stopset_has(s, &b, 0));
 	/* The same bytes in another family are another interface. */
-	assert_false(stopset_has(s, &c));
-	assert_int_equal(stopset_add(s, &a), HW_OK);
+	assert_false(stopset_has(s, &c, 0));
+	assert_int_equal(stopset_add(s, &a, 0), HW_OK);
 	assert_int_equal(stopset_size(s), 1);
-	assert_int_equal(stopset_add(s, &c), HW_OK);
-	assert_true(stopset_has(s, &c));
+	assert_int_equal(stopset_add(s, &c, 0), HW_OK);
+	assert_true(stopset_has(s, &c, 0));
 	assert_int_equal(stopset_size(s), 2);
 	struct hw_addr unset;
 	memset(&unset, 0, sizeof(unset));
-	assert_int_equal(stopset_add(s, &unset), HW_ERR_INVAL);
-	assert_false(stopset_has(s, &unset));
+	assert_int_equal(stopset_add(s, &unset, 0), HW_ERR_INVAL);
+	assert_false(stopset_has(s, &unset, 0));
 	/* Bytes past the family's length do not make another address. */
 	struct hw_addr dirty = a;
 	dirty.a[9] = 0x55;
-	assert_true(stopset_has(s, &dirty));
+	assert_true(stopset_has(s, &dirty, 0));
 	assert_null(stopset_free(s));
 	assert_null(stopset_free(NULL));
 }
@@ -67,14 +67,14 @@ static void test_grows_and_keeps_everything(void **state)
 	assert_non_null(s);
 	for (uint32_t i = 0; i < 20000; i++) {
 		struct hw_addr a = (i & 1) ? v6(i) : v4(0xc6130000u + i);
-		assert_int_equal(stopset_add(s, &a), HW_OK);
+		assert_int_equal(stopset_add(s, &a, 0), HW_OK);
 	}
 	assert_int_equal(stopset_size(s), 20000);
 	for (uint32_t i = 0; i < 20000; i++) {
 		struct hw_addr a = (i & 1) ? v6(i) : v4(0xc6130000u + i);
 		struct hw_addr other = (i & 1) ? v4(0xc6130000u + i) : v6(i);
-		assert_true(stopset_has(s, &a));
-		assert_false(stopset_has(s, &other));
+		assert_true(stopset_has(s, &a, 0));
+		assert_false(stopset_has(s, &other, 0));
 	}
 	stopset_free(s);
 }
@@ -86,14 +86,38 @@ static void test_bounded(void **state)
 	assert_non_null(s);
 	for (uint32_t i = 0; i < 100; i++) {
 		struct hw_addr a = v4(i + 1);
-		assert_int_equal(stopset_add(s, &a), HW_OK);
+		assert_int_equal(stopset_add(s, &a, 0), HW_OK);
 	}
 	struct hw_addr extra = v4(1000), old = v4(50);
-	assert_int_equal(stopset_add(s, &extra), HW_ERR_NOMEM);
-	assert_false(stopset_has(s, &extra));
+	assert_int_equal(stopset_add(s, &extra, 0), HW_ERR_NOMEM);
+	assert_false(stopset_has(s, &extra, 0));
 	/* What is in stays in, and adding it again is fine. */
-	assert_int_equal(stopset_add(s, &old), HW_OK);
+	assert_int_equal(stopset_add(s, &old, 0), HW_OK);
 	assert_int_equal(stopset_size(s), 100);
+	stopset_free(s);
+}
+
+static void test_members(void **state)
+{
+	(void)state;
+	hw_stopset_t *s = stopset_new(0);
+	assert_non_null(s);
+	uint32_t m1 = stopset_member(s), m2 = stopset_member(s);
+	assert_int_not_equal(m1, 0);
+	assert_int_not_equal(m2, 0);
+	assert_int_not_equal(m1, m2);
+	struct hw_addr a = v4(0xc6120101), b = v4(0xc6120202);
+	assert_int_equal(stopset_add(s, &a, m1), HW_OK);
+	/* What a member saw alone is not known to it as another's. */
+	assert_false(stopset_has(s, &a, m1));
+	assert_true(stopset_has(s, &a, m2));
+	assert_true(stopset_has(s, &a, 0));
+	/* The first member keeps it. */
+	assert_int_equal(stopset_add(s, &a, m2), HW_OK);
+	assert_false(stopset_has(s, &a, m1));
+	assert_int_equal(stopset_add(s, &b, 0), HW_OK);
+	assert_true(stopset_has(s, &b, m1));
+	assert_true(stopset_has(s, &b, m2));
 	stopset_free(s);
 }
 
@@ -151,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_add_and_has),
 		cmocka_unit_test(test_grows_and_keeps_everything),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_members),
 		cmocka_unit_test(test_start_ttl_rule),
 		cmocka_unit_test(test_start_ttl_far),
 	};

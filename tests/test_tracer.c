@@ -399,8 +399,8 @@ static void test_dt_first_trace_probes_everything(void **state)
 	/* Its routers are in the stop set, its destination is not; the distance is noted. */
 	assert_int_equal(stopset_size(set), 3);
 	struct hw_addr r2 = addr4(198, 18, 2, 1);
-	assert_true(stopset_has(set, &r2));
-	assert_false(stopset_has(set, &f.flow.dst));
+	assert_true(stopset_has(set, &r2, 0));
+	assert_false(stopset_has(set, &f.flow.dst, 0));
 	assert_int_equal(stopset_distances(set), 1);
 	assert_int_equal(stopset_start_ttl(set, 1, 30), 3);
 	finish(&f);
@@ -412,7 +412,7 @@ static void test_dt_backward_stops_at_stop_set(void **state)
 	(void)state;
 	hw_stopset_t *set = stopset_new(0);
 	struct hw_addr r2 = addr4(198, 18, 2, 1);
-	assert_int_equal(stopset_add(set, &r2), HW_OK);
+	assert_int_equal(stopset_add(set, &r2, 0), HW_OK);
 	stopset_note_distance(set, 4);
 	struct fixture f;
 	struct hw_trace_opts o = dt_defaults();
@@ -452,7 +452,7 @@ static void test_dt_silent_backward_hops_continue(void **state)
 	(void)state;
 	hw_stopset_t *set = stopset_new(0);
 	struct hw_addr r2 = addr4(198, 18, 2, 1);
-	stopset_add(set, &r2);
+	stopset_add(set, &r2, 0);
 	struct fixture f;
 	struct hw_trace_opts o = dt_defaults();
 	o.max_ttl = 6;
@@ -524,7 +524,7 @@ static void test_dt_destination_at_h(void **state)
 	(void)state;
 	hw_stopset_t *set = stopset_new(0);
 	struct hw_addr r2 = addr4(198, 18, 2, 1);
-	stopset_add(set, &r2);
+	stopset_add(set, &r2, 0);
 	struct fixture f;
 	struct hw_trace_opts o = dt_defaults();
 	start_dt(&f, &o, set, 4);
@@ -554,7 +554,7 @@ static void test_dt_overshoot_comes_back(void **state)
 	(void)state;
 	hw_stopset_t *set = stopset_new(0);
 	struct hw_addr r3 = addr4(198, 18, 3, 1);
-	stopset_add(set, &r3);
+	stopset_add(set, &r3, 0);
 	struct fixture f;
 	struct hw_trace_opts o = dt_defaults();
 	start_dt(&f, &o, set, 6);
@@ -576,7 +576,7 @@ static void test_dt_overshoot_comes_back(void **state)
 	assert_int_equal(f.trace->stop_set_ttl, 3);
 	assert_true(trace_hop(f.trace, 2)->skipped);
 	/* The destination is no interface on the way out: not in the set. */
-	assert_false(stopset_has(set, &f.flow.dst));
+	assert_false(stopset_has(set, &f.flow.dst, 0));
 	assert_int_equal(stopset_start_ttl(set, 1, 30), 3);
 	finish(&f);
 	stopset_free(set);
@@ -615,7 +615,7 @@ static void test_dt_stop_set_hop_sends_no_more(void **state)
 	(void)state;
 	hw_stopset_t *set = stopset_new(0);
 	struct hw_addr r2 = addr4(198, 18, 2, 1);
-	stopset_add(set, &r2);
+	stopset_add(set, &r2, 0);
 	struct fixture f;
 	struct hw_trace_opts o = defaults(); /* 3 probes per hop */
 	start_dt(&f, &o, set, 3);
@@ -669,6 +669,38 @@ static void test_dt_unsend_backward(void **state)
 	stopset_free(set);
 }
 
+static void test_dt_own_interface_is_no_stop(void **state)
+{
+	(void)state;
+	hw_stopset_t *set = stopset_new(0);
+	struct fixture f;
+	struct hw_trace_opts o = defaults(); /* 3 probes per hop */
+	o.max_ttl = 3;
+	start_dt(&f, &o, set, 3);
+	uint8_t att;
+	assert_int_equal(send_one(&f, 0, &att), 3);
+	assert_int_equal(send_one(&f, 0, &att), 2);
+	reply_router(&f, 2, 0, 100);
+	/* Its second probe of TTL 2 meets the interface its first one put in the set: the
+	 * path below is not known for that, backward goes on. */
+	assert_int_equal(send_one(&f, 200, &att), 2);
+	assert_int_equal(att, 1);
+	reply_router(&f, 2, 1, 300);
+	assert_int_equal(f.trace->stop_set_ttl, 0);
+	/* Another trace of the run does stop there. */
+	struct fixture g;
+	struct hw_trace_opts og = defaults();
+	og.max_ttl = 3;
+	start_dt(&g, &og, set, 3);
+	assert_int_equal(send_one(&g, 0, &att), 3);
+	assert_int_equal(send_one(&g, 0, &att), 2);
+	reply_router(&g, 2, 0, 100);
+	assert_int_equal(g.trace->stop_set_ttl, 2);
+	finish(&g);
+	finish(&f);
+	stopset_free(set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_dt_start_beyond_max),
 		cmocka_unit_test(test_dt_stop_set_hop_sends_no_more),
 		cmocka_unit_test(test_dt_unsend_backward),
+		cmocka_unit_test(test_dt_own_interface_is_no_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

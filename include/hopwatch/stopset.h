@@ -5,7 +5,7 @@
  * backward only until it meets an interface in the set: the path from there to the
  * vantage is already known. One set serves every trace of a run (one thread: no locks).
  *
- * Memory is bounded: at most `max_addrs` addresses are kept (17 bytes each, 34 to 68 with
+ * Memory is bounded: at most `max_addrs` addresses are kept (24 bytes each, 48 to 96 with
  * the hash table's slack); past that, new interfaces are not remembered, which costs probes
  * (a later trace probes a little farther back) but never correctness.
  */
@@ -20,7 +20,7 @@
 
 typedef struct hw_stopset hw_stopset_t;
 
-/* The default bound on remembered interfaces (256 Ki addresses, 17 MiB at most). */
+/* The default bound on remembered interfaces (256 Ki addresses, 24 MiB at most). */
 #define HW_STOPSET_MAX_ADDRS ((size_t)1 << 18)
 
 /* An empty stop set keeping at most max_addrs addresses (0: the default). NULL on ENOMEM. */
@@ -30,14 +30,24 @@ hw_stopset_t *stopset_new(size_t max_addrs);
 hw_stopset_t *stopset_free(hw_stopset_t *set);
 
 /*
- * Remembers an interface. HW_OK when it is in the set afterwards (also when it already
- * was), HW_ERR_NOMEM when the set is full or cannot grow, HW_ERR_INVAL for an unset
- * address.
+ * A new member id (never 0) for one trace: what it adds is known as its own, so that a
+ * trace does not stop at an interface only it has seen (its own earlier probe of the
+ * same hop).
  */
-int stopset_add(hw_stopset_t *set, const struct hw_addr *addr);
+uint32_t stopset_member(hw_stopset_t *set);
 
-/* Whether an interface is in the set. */
-bool stopset_has(const hw_stopset_t *set, const struct hw_addr *addr);
+/*
+ * Remembers an interface, seen by member `who` (0: nobody in particular). HW_OK when it
+ * is in the set afterwards (also when it already was: the first member keeps it),
+ * HW_ERR_NOMEM when the set is full or cannot grow, HW_ERR_INVAL for an unset address.
+ */
+int stopset_add(hw_stopset_t *set, const struct hw_addr *addr, uint32_t who);
+
+/*
+ * Whether an interface is in the set, added by another member than not_by (0: by
+ * anyone).
+ */
+bool stopset_has(const hw_stopset_t *set, const struct hw_addr *addr, uint32_t not_by);
 
 /* Interfaces in the set. */
 size_t stopset_size(const hw_stopset_t *set);
