@@ -52,6 +52,7 @@ static void usage(FILE *out)
 	      "  show [options] RUN          one run (RUN: id, latest, latest~N or a JSON file)\n"
 	      "  diff [options] [OLD NEW]    what changed between two runs, where paths broke\n"
 	      "  annotate [options] RUN.json names, origin ASes and AS paths for a stored run\n"
+	      "  import [options] RUN.json   keep a JSON run document in the store\n"
 	      "  help                        this text; `hopwatch COMMAND --help` for options\n"
 	      "  version                     print the version\n"
 	      "\n"
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "annotate") == 0)
 		return cmd_annotate(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;
