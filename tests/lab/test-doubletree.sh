@@ -39,7 +39,7 @@ run() {
 	local out=$1 before
 	shift
 	before=$(wire)
-	hw trace --quiet --no-store --stats --rate 20000 --per-prefix 32 -o "$out" "$@" "$NET" \
+	hw trace -n --quiet --no-store --stats --rate 20000 --per-prefix 32 -o "$out" "$@" "$NET" \
 		2>"$out.err"
 	WIRE=$(($(wire) - before))
 	SENT=$(sed -n 's/^stats: probes_sent=\([0-9]*\).*/\1/p' "$out.err")
@@ -124,14 +124,14 @@ expect "--doubletree=3 -q 3: $P2 probes, at most $MAX2 (plain would send $((N * 
 	[ "$P2" -le "$MAX2" ]
 
 # 3. text, multipath
-hw trace --quiet --no-store --doubletree=5 -q 1 "$NETADDR" >"$WORK/one.txt" 2>&1
+hw trace -n --quiet --no-store --doubletree=5 -q 1 "$NETADDR" >"$WORK/one.txt" 2>&1
 expect "text: a lone trace skips nothing (its stop set starts empty)" \
 	[ "$(grep -c skipped "$WORK/one.txt")" = 0 -a "$(grep -c '^ 1  ' "$WORK/one.txt")" = 1 ]
-hw trace --quiet --no-store --doubletree=5 -q 1 --per-prefix 32 198.19.4.0/30 >"$WORK/four.txt" 2>&1
+hw trace -n --quiet --no-store --doubletree=5 -q 1 --per-prefix 32 198.19.4.0/30 >"$WORK/four.txt" 2>&1
 expect "text: later traces say their skipped hops on one line" \
 	grep -q "^ 1-3  (skipped: path known from the stop set)$" "$WORK/four.txt"
 res="$WORK/mp.json"
-hwjson "$res" --no-store --multipath --doubletree "$NETADDR"
+hwjson "$res" -n --no-store --multipath --doubletree "$NETADDR"
 hwcheck "--multipath --doubletree: a full multipath trace" "$res" 0
 expect "--multipath --doubletree: nothing skipped" \
 	[ "$(jres "$res" '[.traces[].hops[] | select(.skipped)] | length')" = 0 ]
