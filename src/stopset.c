@@ -148,17 +148,17 @@ uint8_t stopset_start_ttl(const hw_stopset_t *s, uint8_t first_ttl, uint8_t max_
 {
 	if (s == NULL || s->n_dist == 0 || first_ttl >= max_ttl)
 		return first_ttl;
-	/* The highest h with count(distance <= h) <= p * n: at h the first probe reaches at
-	 * most a share p of the destinations seen. */
+	/* The highest h with count(distance < h) <= p * n: at h the first probe goes past at
+	 * most a share p of the destinations seen. One that answers exactly at h costs
+	 * nothing (the forward part is over at once; backward runs anyway); one behind h
+	 * answers every probe from h back to its distance, each a probe spent for nothing. */
 	size_t below = 0;
-	unsigned h = 0;
-	for (unsigned d = 1; d <= max_ttl; d++) {
+	unsigned h = 1;
+	for (unsigned d = 1; d < max_ttl; d++) {
 		below += s->dist[d];
 		if (below * 100 > (size_t)START_P_PERCENT * s->n_dist)
 			break;
-		h = d;
+		h = d + 1;
 	}
-	if (h < first_ttl)
-		return first_ttl;
-	return (uint8_t)(h > max_ttl ? max_ttl : h);
+	return (uint8_t)(h < first_ttl ? first_ttl : h);
 }

@@ -132,24 +132,24 @@ static void test_start_ttl_rule(void **state)
 	assert_int_equal(stopset_distances(s), 0);
 	stopset_note_distance(s, 0); /* ignored */
 	assert_int_equal(stopset_distances(s), 0);
-	/* One destination at 10: start one short of it. */
+	/* One destination at 10: start there (reaching it exactly costs nothing). */
 	stopset_note_distance(s, 10);
 	assert_int_equal(stopset_distances(s), 1);
-	assert_int_equal(stopset_start_ttl(s, 1, 30), 9);
+	assert_int_equal(stopset_start_ttl(s, 1, 30), 10);
 	/* Within the range asked for. */
 	assert_int_equal(stopset_start_ttl(s, 1, 6), 6);
 	assert_int_equal(stopset_start_ttl(s, 12, 30), 12);
 	/* A nearer one pulls h down while it is more than 5 % of those seen. */
 	stopset_note_distance(s, 4);
-	assert_int_equal(stopset_start_ttl(s, 1, 30), 3);
+	assert_int_equal(stopset_start_ttl(s, 1, 30), 4);
 	for (int i = 0; i < 18; i++)
 		stopset_note_distance(s, 10);
-	/* 20 seen, 1 at 4 = 5 %: at most 5 % may answer the first probe. */
+	/* 20 seen, 1 at 4 = 5 %: the first probe may go past at most 5 % of them. */
 	assert_int_equal(stopset_distances(s), 20);
-	assert_int_equal(stopset_start_ttl(s, 1, 30), 9);
+	assert_int_equal(stopset_start_ttl(s, 1, 30), 10);
 	stopset_note_distance(s, 2);
-	/* 2 of 21 would answer at 9: back to below the nearest but one. */
-	assert_int_equal(stopset_start_ttl(s, 1, 30), 3);
+	/* 2 of 21 would be passed at 10: back to the nearest but one. */
+	assert_int_equal(stopset_start_ttl(s, 1, 30), 4);
 	stopset_free(s);
 }
 
@@ -163,7 +163,8 @@ static void test_start_ttl_far(void **state)
 	assert_int_equal(stopset_start_ttl(s, 1, 30), 1);
 	hw_stopset_t *t = stopset_new(0);
 	stopset_note_distance(t, 255);
-	assert_int_equal(stopset_start_ttl(t, 1, 255), 254);
+	assert_int_equal(stopset_start_ttl(t, 1, 255), 255);
+	assert_int_equal(stopset_start_ttl(t, 1, 40), 40);
 	assert_int_equal(stopset_start_ttl(t, 1, 1), 1);
 	stopset_free(s);
 	stopset_free(t);

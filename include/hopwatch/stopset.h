@@ -63,11 +63,12 @@ size_t stopset_distances(const hw_stopset_t *set);
 
 /*
  * Where a trace should start probing (Doubletree's h), within first_ttl..max_ttl: the
- * highest TTL at which at most 5 % of the destinations seen so far would already have
- * answered (the paper's p = 0.05), so the first probe seldom reaches a destination and
- * the forward part rarely has to come back. With fewer than 20 distances that is one
- * less than the smallest distance seen; with none, first_ttl (the first traces probe
- * their whole path and fill the set).
+ * highest TTL that lies beyond at most 5 % of the destinations seen so far (the paper's
+ * p = 0.05, counted as overshoot), so the first probe seldom goes past its destination.
+ * Reaching the destination exactly at h is no loss: the forward part is then over with
+ * one probe, and backward probing runs anyway. With fewer than 20 distances h is the
+ * smallest distance seen; with none, first_ttl (the first traces probe their whole path
+ * and fill the set).
  */
 uint8_t stopset_start_ttl(const hw_stopset_t *set, uint8_t first_ttl, uint8_t max_ttl);
 

@@ -6,8 +6,9 @@
 #     below stop_set_ttl); skipped hops lie only below a hop whose interface another
 #     trace of the run saw; the first traces (pioneers) skip nothing; probes on the wire
 #     (nft counter) = --stats probes_sent, fewer than without by the expected amount:
-#     the rest x 3 (h = 5: TTL 5 and 6 forward, TTL 4 back = r4, known) + 8 pioneers x 6,
-#     plus up to gap_limit each past the destination (alone, they send ahead of answers)
+#     the rest x 2 (h = 6, the distance the pioneers saw: TTL 6 forward = the destination,
+#     TTL 5 back = r5, known) + 8 pioneers x 6, plus up to gap_limit each past the
+#     destination (alone, they send ahead of answers)
 #  2. --doubletree=3 -q 3: the same checks; h as given for every trace
 #  3. text output says the skipped hops; --multipath ignores --doubletree
 #  4. hopwatch diff of the plain and the doubletree run: nothing changed (skipped hops are
@@ -99,11 +100,11 @@ expect "--doubletree -q 1: probes on the wire ($WIRE) = probes_sent ($P1)" [ "$W
 dt_checks "--doubletree -q 1" "$res1"
 pioneers=$(jres "$res1" '[.traces | sort_by(.start) | .[0:8][] | select(.stop_set_ttl)] | length')
 expect "--doubletree: the first 8 traces (pioneers) skipped nothing ($pioneers did)" [ "$pioneers" = 0 ]
-n_known=$(jres "$res1" "[.traces[] | select(.stop_set_ttl == $((DIST - 2)))] | length")
-expect "--doubletree: the others stopped at TTL $((DIST - 2)) ($n_known of $((N - 8)))" \
+n_known=$(jres "$res1" "[.traces[] | select(.stop_set_ttl == $((DIST - 1)))] | length")
+expect "--doubletree: the others stopped at TTL $((DIST - 1)) ($n_known of $((N - 8)))" \
 	[ "$n_known" = $((N - 8)) ]
-LO1=$((8 * DIST + (N - 8) * 3))
-HI1=$((8 * (DIST + 5) + (N - 8) * 3 + N / 50))
+LO1=$((8 * DIST + (N - 8) * 2))
+HI1=$((8 * (DIST + 5) + (N - 8) * 2 + N / 50))
 expect "--doubletree -q 1: $P1 probes, expected $LO1..$HI1 (plain: $P0 >= $N x $DIST)" \
 	[ "$P1" -ge "$LO1" -a "$P1" -le "$HI1" -a "$P0" -ge $((N * DIST)) ]
 echo "# probes: plain $P0, --doubletree $P1 ($((100 * P1 / P0)) %)"
