@@ -652,47 +652,52 @@ static int encode_infos(struct tb *c, struct wbuf *w, const struct atab *a,
 	return HW_OK;
 }
 
+/* Every address the table will hold is of the trace's family (the table needs that first). */
+static int check_addresses(struct tb *c, const struct hw_trace *t)
+{
+	int rc = HW_OK;
+	c->section = "hops";
+	for (size_t i = 0; rc == HW_OK && i < t->n_hops; i++)
+		for (size_t j = 0; rc == HW_OK && j < t->hops[i].n_replies; j++) {
+			c->i = (long)i;
+			c->j = (long)j;
+			rc = check_family(c, "addr", &t->hops[i].replies[j].addr, t, false);
+		}
+	c->j = -1;
+	c->section = "links";
+	for (size_t i = 0; rc == HW_OK && t->multipath != HW_MULTIPATH_NONE && i < t->n_links; i++) {
+		c->i = (long)i;
+		if ((rc = check_family(c, "from", &t->links[i].from, t, false)) == HW_OK)
+			rc = check_family(c, "to", &t->links[i].to, t, false);
+	}
+	c->section = "diamonds";
+	for (size_t i = 0; rc == HW_OK && t->multipath != HW_MULTIPATH_NONE && i < t->n_diamonds;
+	     i++) {
+		const struct hw_diamond *d = &t->diamonds[i];
+		c->i = (long)i;
+		if ((rc = check_family(c, "divergence", &d->divergence, t, true)) == HW_OK)
+			rc = check_family(c, "convergence", &d->convergence, t, true);
+	}
+	c->section = "infos";
+	for (size_t i = 0; rc == HW_OK && i < t->n_infos; i++) {
+		c->i = (long)i;
+		rc = check_family(c, "addr", &t->infos[i].addr, t, false);
+	}
+	if (rc == HW_OK) {
+		c->section = NULL;
+		c->i = -1;
+	}
+	return rc;
+}
+
 static int encode(struct tb *c, struct wbuf *w, const struct hw_trace *t)
 {
 	struct atab a = {0};
 	int rc = encode_head(c, w, t);
-	/* The addresses' families are checked as they come; the table needs them first. */
-	for (size_t i = 0; rc == HW_OK && i < t->n_infos; i++) {
-		c->section = "infos";
-		c->i = (long)i;
-		rc = check_family(c, "addr", &t->infos[i].addr, t, false);
-	}
-	c->section = NULL;
-	c->i = -1;
-	if (rc == HW_OK) {
-		for (size_t i = 0; rc == HW_OK && i < t->n_hops; i++)
-			for (size_t j = 0; rc == HW_OK && j < t->hops[i].n_replies; j++) {
-				c->section = "hops";
-				c->i = (long)i;
-				c->j = (long)j;
-				rc = check_family(c, "addr", &t->hops[i].replies[j].addr, t, false);
-			}
-		c->section = NULL;
-		c->i = c->j = -1;
-	}
-	if (rc == HW_OK && t->multipath != HW_MULTIPATH_NONE) {
-		for (size_t i = 0; rc == HW_OK && i < t->n_links; i++) {
-			c->section = "links";
-			c->i = (long)i;
-			if ((rc = check_family(c, "from", &t->links[i].from, t, false)) == HW_OK)
-				rc = check_family(c, "to", &t->links[i].to, t, false);
-		}
-		for (size_t i = 0; rc == HW_OK && i < t->n_diamonds; i++) {
-			c->section = "diamonds";
-			c->i = (long)i;
-			if ((rc = check_family(c, "divergence", &t->diamonds[i].divergence, t, true)) == HW_OK)
-				rc = check_family(c, "convergence", &t->diamonds[i].convergence, t, true);
-		}
-		c->section = NULL;
-		c->i = -1;
-	}
 	if (rc == HW_OK)
-		rc = atab_build(&a, t);
+		rc = check_addresses(c, t);
+	if (rc == HW_OK && (rc = atab_build(&a, t)) != HW_OK)
+		rc = tb_fail(c, rc, NULL, "out of memory");
 	if (rc == HW_OK) {
 		put_varint(w, a.n);
 		for (size_t i = 0; i < a.n; i++)
