@@ -68,6 +68,17 @@ static void trace_usage(FILE *out)
 	      "  --multipath[=lite|mda]  find every load-balanced path: MDA-Lite (default),\n"
 	      "                    falling back to full MDA where diamonds are meshed, or MDA\n"
 	      "  --confidence PCT  MDA stopping rule confidence, 50..99 (95)\n"
+	      "  --doubletree[=H|auto]  many targets: send fewer probes near this host\n"
+	      "                    (Doubletree): start each trace at TTL H, probe on from there\n"
+	      "                    as usual and back toward here only until a hop answers from\n"
+	      "                    an interface an earlier trace of the run saw; the hops below\n"
+	      "                    it are not probed and shown as skipped. auto (the default):\n"
+	      "                    the first 8 traces probe everything, then H is the highest\n"
+	      "                    TTL past at most 5 % of the destinations seen so far (the\n"
+	      "                    nearest distance until 20 are seen). Assumes the paths back\n"
+	      "                    from known interfaces are known: a load balancer below one\n"
+	      "                    may send this flow another way there. Not for --multipath\n"
+	      "                    (those traces probe every TTL)\n"
 	      "  --per-prefix LEN  split IPv4 prefixes into /LEN (24; 0 = one target each)\n"
 	      "  --per-prefix6 LEN split IPv6 prefixes into /LEN (48)\n"
 	      "  --pick first|random  which address of each /LEN to trace (first)\n"
@@ -115,7 +126,7 @@ static int parse_wait(const char *text, struct hw_trace_opts *o)
 enum {
 	OPT_FLOW = 256, OPT_RATE, OPT_FORMAT, OPT_STATS, OPT_QUIET, OPT_HELP, OPT_SPLIT4,
 	OPT_SPLIT6, OPT_PICK, OPT_SEED, OPT_MAX_TARGETS, OPT_MULTIPATH, OPT_CONFIDENCE,
-	OPT_STORE, OPT_NO_STORE, OPT_TAG,
+	OPT_STORE, OPT_NO_STORE, OPT_TAG, OPT_DOUBLETREE,
 };
 
 /* A checked number option: one line and exit status 2 when out of range. */
@@ -143,6 +154,7 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"pick", required_argument, NULL, OPT_PICK},
 		{"multipath", optional_argument, NULL, OPT_MULTIPATH},
 		{"confidence", required_argument, NULL, OPT_CONFIDENCE},
+		{"doubletree", optional_argument, NULL, OPT_DOUBLETREE},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"max-targets", required_argument, NULL, OPT_MAX_TARGETS},
 		{"store", required_argument, NULL, OPT_STORE},
@@ -211,6 +223,12 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 				return -1;
 			}
 			break;
+		case OPT_DOUBLETREE:
+			c->opts.doubletree = true;
+			c->opts.start_ttl = 0;
+			if (optarg != NULL && strcmp(optarg, "auto") != 0)
+				NUMBER("--doubletree", 1, 255, c->opts.start_ttl);
+			break;
 		case OPT_PICK:
 			if (strcmp(optarg, "first") == 0)
 				c->target_opts.pick = HW_PICK_FIRST;
@@ -234,6 +252,11 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		case OPT_HELP: trace_usage(stdout); exit(EXIT_OK);
 		default: trace_usage(stderr); return -1;
 		}
+	}
+	/* Multipath traces probe every TTL with many flows: doubletree is not theirs. */
+	if (c->multipath != HW_MULTIPATH_NONE) {
+		c->opts.doubletree = false;
+		c->opts.start_ttl = 0;
 	}
 	const char *why;
 	if (tracer_opts_check(&c->opts, &why) != HW_OK) {
@@ -401,7 +424,7 @@ static int start_trace(const struct trace_cli *c, hw_engine_t *engine,
 		return engine_add(engine, flow, &c->opts, trace);
 	struct hw_mda_opts mo;
 	mda_opts_default(&mo);
-	mo.trace = c->opts;
+	mo.trace = c->opts; /* doubletree is off for multipath (parse_options) */
 	mo.mode = c->multipath;
 	mo.confidence = (uint8_t)c->confidence;
 	return engine_add_multipath(engine, flow, &mo, trace);

@@ -171,6 +171,13 @@ static bool per_packet_at(const struct hw_trace *t, unsigned ttl)
 	       t->hops[ttl - t->first_ttl].per_packet;
 }
 
+/* Doubletree did not probe this TTL (run.h): there is nothing to compare there. */
+static bool skipped_at(const struct hw_trace *t, unsigned ttl)
+{
+	return ttl >= t->first_ttl && ttl - t->first_ttl < t->n_hops &&
+	       t->hops[ttl - t->first_ttl].skipped;
+}
+
 /*
  * Whether a TTL where both runs answered shows another path. One flow against one flow:
  * any other interface, unless a per-packet balancer shows several (then they must share
@@ -257,7 +264,9 @@ static int moved_hop_changed(const struct path *o, const struct path *n, unsigne
 /*
  * Walks the TTLs both paths cover. A TTL silent in one run while that run's path goes on
  * is a silence; past the end of one path it is a change only when both runs end alike
- * (both reach, or neither): otherwise the status and the break already say it.
+ * (both reach, or neither): otherwise the status and the break already say it. A TTL
+ * skipped in either run (--doubletree: not probed, the path there known from the run's
+ * other traces) is passed over like one silent in both: no change, no silence.
  */
 static int compare_hops(struct hw_diff_target *d, const struct path *o, const struct path *n)
 {
@@ -269,7 +278,7 @@ static int compare_hops(struct hw_diff_target *d, const struct path *o, const st
 		size_t on, nn;
 		const struct hw_addr *ov = path_at(o, ttl, &on), *nv = path_at(n, ttl, &nn);
 		int rc = HW_OK;
-		if (on == 0 && nn == 0)
+		if ((on == 0 && nn == 0) || skipped_at(o->t, ttl) || skipped_at(n->t, ttl))
 			continue;
 		if (on > 0 && nn > 0) {
 			bool changed;

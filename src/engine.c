@@ -4,6 +4,11 @@
  * trace owns a range of source ports (one per flow id), so it is found by its other
  * fields and the port tells the flow. A global token bucket paces sending; each trace
  * keeps one loop timer at its next probe deadline.
+ *
+ * Doubletree traces share one stop set (stopset.h). Those that choose their start TTL
+ * from it (start_ttl 0) need distances first, and all traces start at once: so the first
+ * ones (PIONEERS) go alone and probe their whole path, and the others wait (held, off the
+ * ready queue) until one has ended with a distance, or the next pioneers go when none did.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +93,8 @@ struct etrace {
 	uint64_t timer_at;
 	bool done;
 	bool queued;           /* in the ready queue */
+	bool held;             /* doubletree: waits for the pioneers' distances */
+	bool pioneer;          /* doubletree: one of the first, probing its whole path */
 	size_t next_in_bucket; /* hash chain, index + 1 (0 ends) */
 	struct hw_engine *engine;
 };
@@ -109,7 +116,16 @@ struct hw_engine {
 	int fds[8];
 	int n_fds;
 	struct hw_engine_stats stats;
+	/* Doubletree */
+	hw_stopset_t *stopset;   /* the run's, made with the first doubletree trace */
+	size_t pioneers;         /* pioneers chosen so far */
+	size_t pioneers_active;  /* pioneers not done yet */
+	size_t n_held;           /* held traces */
+	size_t next_held;        /* no held trace below this index */
 };
+
+/* Doubletree traces that probe their whole path before the others start (see above). */
+#define PIONEERS 8
 
 void engine_opts_default(struct hw_engine_opts *opts)
 {
@@ -150,6 +166,7 @@ hw_engine_t *engine_free(hw_engine_t *e)
 	free(e->traces);
 	free(e->buckets);
 	free(e->ready);
+	stopset_free(e->stopset);
 	free(e);
 	return NULL;
 }
@@ -194,9 +211,10 @@ static int rehash(hw_engine_t *e, size_t n_buckets)
 	return HW_OK;
 }
 
-/* Takes a prober into the engine; frees it when the engine cannot take it. */
+/* Takes a prober into the engine; frees it when the engine cannot take it. A held one
+ * waits off the ready queue until release_held. */
 static int add_prober(hw_engine_t *e, const struct prober_ops *ops, void *prober,
-		      const struct hw_flow *flow, struct hw_trace *trace)
+		      const struct hw_flow *flow, struct hw_trace *trace, bool held)
 {
 	if (e->n == e->cap) {
 		size_t cap = e->cap ? e->cap * 2 : 16;
@@ -216,9 +234,13 @@ static int add_prober(hw_engine_t *e, const struct prober_ops *ops, void *prober
 		e->cap = cap;
 	}
 	e->traces[e->n++] = (struct etrace){.ops = ops, .prober = prober, .flow = *flow,
-					    .trace = trace, .engine = e, .queued = true};
+					    .trace = trace, .engine = e, .queued = !held,
+					    .held = held};
 	e->active++;
-	e->ready[(e->ready_head + e->ready_len++) % e->cap] = e->n - 1;
+	if (held)
+		e->n_held++;
+	else
+		e->ready[(e->ready_head + e->ready_len++) % e->cap] = e->n - 1;
 	/* Keep chains short: grow the table with the traces. */
 	if (e->n * 2 > e->n_buckets)
 		return rehash(e, e->n_buckets ? e->n_buckets * 4 : 64);
@@ -232,7 +254,25 @@ int engine_add(hw_engine_t *e, const struct hw_flow *flow, const struct hw_trace
 	hw_tracer_t *tr = tracer_new(opts, flow, trace);
 	if (tr == NULL)
 		return tracer_opts_check(opts, NULL) != HW_OK ? HW_ERR_INVAL : HW_ERR_NOMEM;
-	return add_prober(e, &paris_ops, tr, flow, trace);
+	bool held = false, pioneer = false;
+	if (opts->doubletree) {
+		if (e->stopset == NULL && (e->stopset = stopset_new(0)) == NULL) {
+			tracer_free(tr);
+			return HW_ERR_NOMEM;
+		}
+		tracer_set_stopset(tr, e->stopset);
+		if (opts->start_ttl == 0) {
+			pioneer = e->pioneers < PIONEERS;
+			held = !pioneer;
+		}
+	}
+	int rc = add_prober(e, &paris_ops, tr, flow, trace, held);
+	if (rc == HW_OK && pioneer) {
+		e->traces[e->n - 1].pioneer = true;
+		e->pioneers++;
+		e->pioneers_active++;
+	}
+	return rc;
 }
 
 int engine_add_multipath(hw_engine_t *e, const struct hw_flow *base,
@@ -241,7 +281,7 @@ int engine_add_multipath(hw_engine_t *e, const struct hw_flow *base,
 	hw_mda_t *m = mda_new(opts, base, trace);
 	if (m == NULL)
 		return mda_opts_check(opts, NULL) != HW_OK ? HW_ERR_INVAL : HW_ERR_NOMEM;
-	return add_prober(e, &multipath_ops, m, base, trace);
+	return add_prober(e, &multipath_ops, m, base, trace, false);
 }
 
 /* The flow with id base->flow_id + offset: same addresses, method, TOS, instance. */
@@ -300,11 +340,44 @@ static void arm(struct etrace *t)
 		t->timer = loop_timer(e->loop, at, on_trace_timer, t);
 }
 
+static void make_ready(hw_engine_t *e, struct etrace *t);
+
+/*
+ * Lets held doubletree traces go once a pioneer has told a distance: all of them. When
+ * the pioneers all ended without one (silent destinations), the next few become pioneers.
+ */
+static void release_held(hw_engine_t *e)
+{
+	if (e->n_held == 0 || e->stopset == NULL)
+		return;
+	bool all = stopset_distances(e->stopset) > 0;
+	if (!all && e->pioneers_active > 0)
+		return;
+	size_t budget = all ? e->n_held : PIONEERS;
+	for (; e->next_held < e->n && budget > 0; e->next_held++) {
+		struct etrace *t = &e->traces[e->next_held];
+		if (!t->held)
+			continue;
+		t->held = false;
+		e->n_held--;
+		budget--;
+		if (!all) {
+			t->pioneer = true;
+			e->pioneers_active++;
+		}
+		make_ready(e, t);
+	}
+}
+
 static void finish_if_done(struct etrace *t)
 {
 	if (t->done || !t->ops->done(t->prober))
 		return;
 	t->done = true;
+	if (t->pioneer) {
+		t->engine->pioneers_active--;
+		release_held(t->engine);
+	}
 	/* The result lives on in the trace; the probing state is not needed any more. */
 	t->ops->free(t->prober);
 	t->prober = NULL;

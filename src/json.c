@@ -214,6 +214,8 @@ static json_t *hop_json(struct jw *w, const struct hw_trace *t, const struct hw_
 	put_int(w, o, "probes_sent", hop->probes_sent);
 	if (hop->per_packet)
 		put(w, o, "per_packet", json_true());
+	if (hop->skipped)
+		put(w, o, "skipped", json_true());
 	for (size_t i = 0; i < hop->n_replies && w->status == HW_OK; i++) {
 		if (json_array_append_new(replies, reply_json(w, t, &hop->replies[i])) != 0)
 			jw_fail(w, HW_ERR_NOMEM);
@@ -384,6 +386,8 @@ static json_t *trace_json(struct jw *w, const struct hw_trace *t)
 	trace_head_json(w, o, t);
 	put(w, o, "stop_reason", json_string(hw_stop_reason_name(t->stop_reason)));
 	put_int(w, o, "stop_ttl", t->stop_ttl);
+	if (t->stop_set_ttl != 0)
+		put_int(w, o, "stop_set_ttl", t->stop_set_ttl);
 	put_time(w, o, "start", t->start_unix_us);
 	put_ms(w, o, "duration_ms", t->duration_ms);
 	put_int(w, o, "probes_sent", t->probes_sent);
@@ -1010,8 +1014,13 @@ static int read_hop(struct jr *r, const json_t *obj, const char *path,
 			   (unsigned)ttl, (unsigned)hop->ttl);
 	if ((rc = get_u32(r, obj, path, "probes_sent", max_probes, &hop->probes_sent)) < 0 ||
 	    (rc = get_opt_bool(r, obj, path, "per_packet", &hop->per_packet)) < 0 ||
+	    (rc = get_opt_bool(r, obj, path, "skipped", &hop->skipped)) < 0 ||
 	    (rc = get_typed(r, obj, path, "replies", JSON_ARRAY, false, &replies)) < 0)
 		return rc;
+	/* A skipped hop was never probed. */
+	join(kpath, path, "skipped");
+	if (hop->skipped && (hop->probes_sent != 0 || json_array_size(replies) != 0))
+		return bad(r, kpath, "a skipped hop has no probes and no replies");
 	join(kpath, path, "replies");
 	for (size_t i = 0; i < json_array_size(replies); i++) {
 		join_index(epath, kpath, i);
@@ -1109,7 +1118,12 @@ static int read_stop(struct jr *r, const json_t *obj, const char *path, struct h
 	join(kpath, path, "stop_reason");
 	if (hw_stop_reason_parse(s, &t->stop_reason) != HW_OK)
 		return bad(r, kpath, "unknown stop reason \"%s\"", s);
-	return get_u8(r, obj, path, "stop_ttl", 0, 255, &t->stop_ttl);
+	if ((rc = get_u8(r, obj, path, "stop_ttl", 0, 255, &t->stop_ttl)) < 0)
+		return rc;
+	/* Doubletree only; absent is 0. */
+	if (json_object_get(obj, "stop_set_ttl") == NULL)
+		return HW_OK;
+	return get_u8(r, obj, path, "stop_set_ttl", 0, 255, &t->stop_set_ttl);
 }
 
 /* multipath and confidence: optional, absent for single-flow traces. */

@@ -10,7 +10,11 @@
  *   stop: unreach at hop 3, 9 probes, 12.3 ms
  *
  * Hops never probed (probes_sent 0, e.g. past the stop of an untruncated trace) are
- * left out, as traceroute never prints a hop it did not probe.
+ * left out, as traceroute never prints a hop it did not probe. Hops --doubletree skipped
+ * (run.h) are said on one line, as they are part of the path, just not asked again:
+ *
+ *    1-2  (skipped: path known from the stop set)
+ *    3  198.18.3.1  0.061 ms
  *
  * A multipath trace (mda.h) lists every interface of a TTL on its own line, with its
  * fastest answer and how many flows it answered, then the links and the diamonds:
@@ -472,6 +476,24 @@ static void write_stop(const struct hw_trace *trace, FILE *out)
 		trace->duration_ms);
 }
 
+/* The run of skipped hops from index i on, on one line; returns the index of its last. */
+static size_t write_skipped(const struct hw_trace *trace, size_t i, FILE *out)
+{
+	size_t j = i;
+	while (j + 1 < trace->n_hops && trace->hops[j + 1].skipped)
+		j++;
+	if (j == i)
+		fprintf(out, "%2u ", (unsigned)trace->hops[i].ttl);
+	else
+		fprintf(out, "%2u-%u ", (unsigned)trace->hops[i].ttl, (unsigned)trace->hops[j].ttl);
+	/* Backward probing ends at an interface of the stop set, or after a gap of silence. */
+	const struct hw_hop *end = j + 1 < trace->n_hops ? &trace->hops[j + 1] : NULL;
+	fputs(end != NULL && end->n_replies == 0 ? " (skipped: below a gap of silent hops)\n"
+						  : " (skipped: path known from the stop set)\n",
+	      out);
+	return j;
+}
+
 int text_write_trace_as(const struct hw_trace *trace, const uint32_t *transit,
 			size_t n_transit, FILE *out)
 {
@@ -487,6 +509,10 @@ int text_write_trace_as(const struct hw_trace *trace, const uint32_t *transit,
 	}
 	write_header(trace, out);
 	for (size_t i = 0; i < trace->n_hops; i++) {
+		if (trace->hops[i].skipped && !multipath) {
+			i = write_skipped(trace, i, out);
+			continue;
+		}
 		if (trace->hops[i].probes_sent == 0)
 			continue;
 		if (multipath)

@@ -29,11 +29,21 @@
 #define FLOW_LABEL_MAX 0xfffffu
 #define MPLS_LABEL_MAX 0xfffffu
 
-/* Trace flags (byte 6). */
+/*
+ * Trace flags (byte 6). Version 2 added F_STOP_SET (a stop_set_ttl byte follows
+ * stop_ttl) and H_SKIPPED (--doubletree); version 1 bytes, which have neither, still
+ * read back. Each version's flags are the only ones it may carry.
+ */
 #define F_TARGET 0x01u
 #define F_NETWORK 0x02u
+#define F_STOP_SET 0x04u
+#define F_V1 (F_TARGET | F_NETWORK)
+#define F_V2 (F_V1 | F_STOP_SET)
 /* Hop flags. */
 #define H_PER_PACKET 0x01u
+#define H_SKIPPED 0x02u
+#define H_V1 H_PER_PACKET
+#define H_V2 (H_V1 | H_SKIPPED)
 /* Reply extras byte: the MPLS label count in the low nibble, then an MTU flag. */
 #define R_MPLS_MASK 0x0fu
 #define R_MTU 0x10u
@@ -63,6 +73,7 @@ struct tb {
 	bool overrun;            /* a read went past the end */
 	bool bad_varint;         /* a varint was overlong or overflowed */
 	size_t bad_at;
+	uint8_t version;         /* decoding: the input's encoding version */
 };
 
 static void path_of(const struct tb *c, const char *field, char *buf, size_t len)
@@ -213,6 +224,9 @@ static int check_hop(struct tb *c, const struct hw_trace *t, const struct hw_hop
 	if (t->multipath == HW_MULTIPATH_NONE && hop->probes_sent > 255)
 		return invalid(c, "probes_sent", "%u is out of range 0..255",
 			       (unsigned)hop->probes_sent);
+	/* --doubletree did not probe a skipped hop (the JSON reader's rule). */
+	if (hop->skipped && (hop->probes_sent != 0 || hop->n_replies != 0))
+		return invalid(c, "skipped", "a skipped hop has no probes and no replies");
 	return HW_OK;
 }
 
@@ -489,7 +503,8 @@ static int encode_head(struct tb *c, struct wbuf *w, const struct hw_trace *t)
 	put_bytes(w, HW_TRACEBIN_MAGIC, 4);
 	put_u8(w, HW_TRACEBIN_VERSION);
 	put_u8(w, t->dst.family == AF_INET6 ? 6 : 4);
-	put_u8(w, (t->target != NULL ? F_TARGET : 0) | (t->network != NULL ? F_NETWORK : 0));
+	put_u8(w, (t->target != NULL ? F_TARGET : 0) | (t->network != NULL ? F_NETWORK : 0) |
+		  (t->stop_set_ttl != 0 ? F_STOP_SET : 0));
 	put_u8(w, (unsigned)t->method);
 	put_u8(w, (unsigned)t->multipath);
 	if (t->multipath != HW_MULTIPATH_NONE)
@@ -504,6 +519,8 @@ static int encode_head(struct tb *c, struct wbuf *w, const struct hw_trace *t)
 	put_u8(w, t->probes_per_hop);
 	put_u8(w, (unsigned)t->stop_reason);
 	put_u8(w, t->stop_ttl);
+	if (t->stop_set_ttl != 0)
+		put_u8(w, t->stop_set_ttl);
 	put_varint(w, t->start_unix_us);
 	put_varint(w, dur);
 	put_varint(w, t->probes_sent);
@@ -561,7 +578,7 @@ static int encode_hops(struct tb *c, struct wbuf *w, const struct atab *a,
 				       t->first_ttl + i);
 		if ((rc = check_hop(c, t, hop)) < 0)
 			return rc;
-		put_u8(w, hop->per_packet ? H_PER_PACKET : 0);
+		put_u8(w, (hop->per_packet ? H_PER_PACKET : 0) | (hop->skipped ? H_SKIPPED : 0));
 		put_varint(w, hop->probes_sent);
 		put_varint(w, hop->n_replies);
 		for (size_t j = 0; j < hop->n_replies; j++) {
@@ -862,7 +879,7 @@ static int decode_head(struct tb *c, struct hw_trace *h, uint8_t *flags)
 		return bad(c, "family", "%u is neither 4 nor 6", (unsigned)fam);
 	h->dst.family = fam == 6 ? AF_INET6 : AF_INET;
 	*flags = rd_u8(c);
-	if (*flags & ~(F_TARGET | F_NETWORK))
+	if (*flags & ~(c->version >= 2 ? F_V2 : F_V1))
 		return bad(c, NULL, "unknown flags 0x%02x", (unsigned)*flags);
 	h->method = (enum hw_method)rd_u8(c);
 	h->multipath = (enum hw_multipath)rd_u8(c);
@@ -886,6 +903,11 @@ static int decode_head(struct tb *c, struct hw_trace *h, uint8_t *flags)
 	h->probes_per_hop = rd_u8(c);
 	h->stop_reason = (enum hw_stop_reason)rd_u8(c);
 	h->stop_ttl = rd_u8(c);
+	if (*flags & F_STOP_SET) {
+		h->stop_set_ttl = rd_u8(c);
+		if (h->stop_set_ttl == 0 && !c->overrun)
+			return bad(c, "stop_set_ttl", "0, yet flagged");
+	}
 	if ((rc = rd_uint(c, "start", 0, US_MAX, &h->start_unix_us)) < 0 ||
 	    (rc = rd_uint(c, "duration_ms", 0, MS_MAX_US, &v)) < 0)
 		return rc;
@@ -986,15 +1008,18 @@ static int decode_hops(struct tb *c, const struct rtab *a, struct hw_trace *t)
 		size_t m;
 		c->i = (long)i;
 		uint8_t flags = rd_u8(c);
-		if (flags & ~H_PER_PACKET)
+		if (flags & ~(c->version >= 2 ? H_V2 : H_V1))
 			return bad(c, NULL, "unknown flags 0x%02x", (unsigned)flags);
 		hop->per_packet = (flags & H_PER_PACKET) != 0;
+		hop->skipped = (flags & H_SKIPPED) != 0;
 		if ((rc = rd_uint(c, "probes_sent", 0, UINT32_MAX, &v)) < 0)
 			return rc;
 		hop->probes_sent = (uint32_t)v;
 		if ((rc = check_hop(c, t, hop)) < 0 ||
 		    (rc = rd_count(c, "replies", min_reply, &m)) < 0)
 			return rc;
+		if (hop->skipped && m != 0)
+			return bad(c, "skipped", "a skipped hop has no probes and no replies");
 		if (m == 0)
 			continue;
 		if ((hop->replies = malloc(implied_cap(m) * sizeof(*hop->replies))) == NULL)
@@ -1127,6 +1152,7 @@ static struct hw_trace *trace_from_head(const struct hw_trace *h)
 	t->confidence = h->multipath != HW_MULTIPATH_NONE ? h->confidence : 0;
 	t->stop_reason = h->stop_reason;
 	t->stop_ttl = h->stop_ttl;
+	t->stop_set_ttl = h->stop_set_ttl;
 	t->start_unix_us = h->start_unix_us;
 	t->duration_ms = h->duration_ms;
 	t->probes_sent = h->probes_sent;
@@ -1153,6 +1179,7 @@ static int decode(struct tb *c, struct hw_trace **out)
 	}
 	c->p += 4;
 	uint8_t version = rd_u8(c);
+	c->version = version;
 	if (version == 0)
 		return bad(c, NULL, "encoding version 0");
 	if (version > HW_TRACEBIN_VERSION)

@@ -1,6 +1,11 @@
 /*
  * One Paris trace as a state machine (see tracer.h). Each probe of the trace has a slot,
  * indexed by (ttl, attempt); the trace's result is filled as answers arrive.
+ *
+ * Doubletree adds a second cursor: the forward one runs from h up as a plain trace does,
+ * the backward one from h-1 down, one TTL at a time (the next TTL only once the current
+ * one is resolved: its answer decides whether there is a next one). Without doubletree
+ * h is first_ttl and the backward part is over before it starts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,16 @@ struct hw_tracer {
 	enum hw_stop_reason final_reason;
 	bool stopped;
 	uint64_t t0_us;
+	/* Doubletree */
+	hw_stopset_t *stopset;  /* the run's, borrowed; NULL: none */
+	uint32_t member;        /* this trace's id in the stop set */
+	bool started;           /* the start TTL is chosen (at the first probe) */
+	bool back_done;         /* backward probing is over (or never was) */
+	uint8_t start;          /* h: the first TTL probed; first_ttl without doubletree */
+	uint8_t low_ttl;        /* the lowest TTL the trace covers: below it, skipped */
+	uint8_t back_ttl;       /* the TTL backward probing is at */
+	uint8_t back_attempt;   /* its next attempt to send */
+	uint8_t back_silent;    /* silent backward hops in a row */
 };
 
 void tracer_opts_default(struct hw_trace_opts *opts)
@@ -72,6 +87,8 @@ int tracer_opts_check(const struct hw_trace_opts *o, const char **why)
 		bad = "wait factors must be 0..1000";
 	else if (!(o->wait_min >= 0 && o->wait_min <= o->wait_max))
 		bad = "minimum wait must be 0..wait";
+	else if (o->start_ttl != 0 && !o->doubletree)
+		bad = "a start TTL needs doubletree";
 	if (why != NULL)
 		*why = bad;
 	return bad != NULL ? HW_ERR_INVAL : HW_OK;
@@ -107,7 +124,36 @@ hw_tracer_t *tracer_new(const struct hw_trace_opts *opts, const struct hw_flow *
 	if (t->slots == NULL || t->rtt_here_us == NULL || t->rtt_near_us == NULL)
 		return tracer_free(t);
 	t->cur_ttl = opts->first_ttl;
+	t->start = t->low_ttl = opts->first_ttl;
+	t->back_done = true;
 	return t;
+}
+
+void tracer_set_stopset(hw_tracer_t *t, hw_stopset_t *stopset)
+{
+	t->stopset = t->opts.doubletree ? stopset : NULL;
+	if (t->stopset != NULL)
+		t->member = stopset_member(t->stopset);
+}
+
+/* Chooses h at the first probe: by then the stop set knows the most distances. */
+static void begin(hw_tracer_t *t)
+{
+	t->started = true;
+	if (!t->opts.doubletree)
+		return;
+	unsigned h = t->opts.start_ttl != 0
+			     ? t->opts.start_ttl
+			     : stopset_start_ttl(t->stopset, t->opts.first_ttl, t->opts.max_ttl);
+	if (h < t->opts.first_ttl)
+		h = t->opts.first_ttl;
+	if (h > t->opts.max_ttl)
+		h = t->opts.max_ttl;
+	t->start = t->cur_ttl = (uint8_t)h;
+	if (h > t->opts.first_ttl) {
+		t->back_done = false;
+		t->back_ttl = (uint8_t)(h - 1);
+	}
 }
 
 hw_tracer_t *tracer_free(hw_tracer_t *t)
@@ -128,36 +174,57 @@ static uint8_t send_limit(const hw_tracer_t *t)
 	if (t->final_ttl != 0 && t->final_ttl < limit)
 		limit = t->final_ttl;
 	if (t->opts.gap_limit != 0) {
-		unsigned base = t->highest_answer != 0 ? t->highest_answer : t->opts.first_ttl - 1u;
+		/* Forward probing starts at h: the gap is counted from there at least. */
+		unsigned base = t->highest_answer > t->start - 1u ? t->highest_answer
+								   : t->start - 1u;
 		if (base + t->opts.gap_limit < limit)
 			limit = base + t->opts.gap_limit;
 	}
 	return (uint8_t)limit;
 }
 
+/* The backward probe due now, if any: after the first (forward) probe, one TTL at a time. */
+static struct slot *backward_due(hw_tracer_t *t)
+{
+	if (t->back_done || t->trace->probes_sent == 0 ||
+	    t->back_attempt >= t->opts.probes_per_hop)
+		return NULL;
+	struct slot *s = slot_at(t, t->back_ttl, t->back_attempt);
+	return s != NULL && s->state == SLOT_UNSENT ? s : NULL;
+}
+
 bool tracer_next(hw_tracer_t *t, uint64_t now_us, uint8_t *ttl, uint8_t *attempt)
 {
-	if (t->stopped || t->in_flight >= t->opts.window || t->cur_ttl > send_limit(t) ||
-	    t->cur_ttl < t->opts.first_ttl)
+	if (t->stopped || t->in_flight >= t->opts.window)
 		return false;
-	struct slot *s = slot_at(t, t->cur_ttl, t->cur_attempt);
-	if (s == NULL)
-		return false;
+	if (!t->started)
+		begin(t);
+	struct slot *s = backward_due(t);
+	if (s != NULL) {
+		*ttl = t->back_ttl;
+		*attempt = t->back_attempt++;
+	} else {
+		if (t->cur_ttl > send_limit(t) || t->cur_ttl < t->opts.first_ttl)
+			return false;
+		s = slot_at(t, t->cur_ttl, t->cur_attempt);
+		if (s == NULL)
+			return false;
+		*ttl = t->cur_ttl;
+		*attempt = t->cur_attempt;
+		if (++t->cur_attempt == t->opts.probes_per_hop) {
+			t->cur_attempt = 0;
+			/* Past max_ttl the cursor stays put; slot_at refuses it. */
+			if (t->cur_ttl < 255)
+				t->cur_ttl++;
+		}
+	}
 	if (t->trace->probes_sent == 0)
 		t->t0_us = now_us;
 	s->state = SLOT_IN_FLIGHT;
 	s->tx_off_us = (uint32_t)(now_us - t->t0_us);
 	t->in_flight++;
 	t->trace->probes_sent++;
-	trace_hop(t->trace, t->cur_ttl)->probes_sent++;
-	*ttl = t->cur_ttl;
-	*attempt = t->cur_attempt;
-	if (++t->cur_attempt == t->opts.probes_per_hop) {
-		t->cur_attempt = 0;
-		/* Past max_ttl the cursor stays put; slot_at refuses it. */
-		if (t->cur_ttl < 255)
-			t->cur_ttl++;
-	}
+	trace_hop(t->trace, *ttl)->probes_sent++;
 	return true;
 }
 
@@ -170,6 +237,10 @@ void tracer_unsend(hw_tracer_t *t, uint8_t ttl, uint8_t attempt)
 	t->in_flight--;
 	t->trace->probes_sent--;
 	trace_hop(t->trace, ttl)->probes_sent--;
+	if (ttl < t->start) {
+		t->back_attempt = attempt;
+		return;
+	}
 	t->cur_ttl = ttl;
 	t->cur_attempt = attempt;
 }
@@ -214,6 +285,57 @@ static bool ttl_resolved(hw_tracer_t *t, uint8_t ttl)
 	return true;
 }
 
+/*
+ * Ends backward probing at ttl: its probes not yet sent are no longer needed (the ones in
+ * flight are still taken), and the hops below it are skipped.
+ */
+static void backward_stop(hw_tracer_t *t, uint8_t ttl)
+{
+	t->back_done = true;
+	t->low_ttl = ttl;
+	t->trace->stop_set_ttl = ttl;
+	for (uint8_t a = 0; a < t->opts.probes_per_hop; a++) {
+		struct slot *s = slot_at(t, ttl, a);
+		if (s->state == SLOT_UNSENT)
+			s->state = SLOT_CANCELLED;
+	}
+	for (unsigned x = t->opts.first_ttl; x < ttl; x++)
+		trace_hop(t->trace, (uint8_t)x)->skipped = true;
+}
+
+/* Moves backward probing on once its TTL is resolved: down, or over at first_ttl or a gap. */
+static void backward_step(hw_tracer_t *t)
+{
+	if (t->back_done || !ttl_resolved(t, t->back_ttl))
+		return;
+	if (trace_hop(t->trace, t->back_ttl)->n_replies != 0)
+		t->back_silent = 0;
+	else
+		t->back_silent++;
+	if (t->opts.gap_limit != 0 && t->back_silent >= t->opts.gap_limit)
+		backward_stop(t, t->back_ttl);
+	else if (t->back_ttl == t->opts.first_ttl)
+		t->back_done = true;
+	else {
+		t->back_ttl--;
+		t->back_attempt = 0;
+	}
+}
+
+/*
+ * What a finished trace tells of its destination's distance: where it completed (or an
+ * unreachable ended it), else one past its last answer (the destination is farther).
+ */
+static uint8_t distance_seen(const hw_tracer_t *t, enum hw_stop_reason reason, uint8_t stop_ttl)
+{
+	if (reason == HW_STOP_COMPLETED || reason == HW_STOP_UNREACH)
+		return stop_ttl;
+	if ((reason == HW_STOP_GAPLIMIT || reason == HW_STOP_MAXTTL) && t->highest_answer != 0 &&
+	    t->highest_answer < 255)
+		return (uint8_t)(t->highest_answer + 1);
+	return 0;
+}
+
 static void stop(hw_tracer_t *t, enum hw_stop_reason reason, uint8_t stop_ttl, uint64_t now_us)
 {
 	/* Probes above the stop are no longer wanted, and their hops not reported. */
@@ -231,16 +353,19 @@ static void stop(hw_tracer_t *t, enum hw_stop_reason reason, uint8_t stop_ttl, u
 	t->trace->stop_ttl = stop_ttl;
 	t->trace->duration_ms = now_us > t->t0_us ? (now_us - t->t0_us) / 1000.0 : 0;
 	trace_truncate(t->trace, stop_ttl);
+	if (t->stopset != NULL)
+		stopset_note_distance(t->stopset, distance_seen(t, reason, stop_ttl));
 }
 
 /* Applies the stop rules: an ending answer, a gap of silent hops, or max TTL. */
 static void evaluate(hw_tracer_t *t, uint64_t now_us)
 {
-	if (t->stopped)
+	if (t->stopped || !t->back_done)
 		return;
 	unsigned silent_run = 0;
 	uint8_t last = t->final_ttl != 0 ? t->final_ttl : t->opts.max_ttl;
-	for (unsigned ttl = t->opts.first_ttl; ttl <= last; ttl++) {
+	/* Skipped hops (below low_ttl) are neither silent nor answered: not looked at. */
+	for (unsigned ttl = t->low_ttl; ttl <= last; ttl++) {
 		if (!ttl_resolved(t, (uint8_t)ttl))
 			return;
 		if (trace_hop(t->trace, (uint8_t)ttl)->n_replies != 0) {
@@ -283,11 +408,22 @@ bool tracer_reply(hw_tracer_t *t, uint8_t ttl, uint8_t attempt, const struct hw_
 	record_rtt(t, ttl, rtt_us);
 	if (ttl > t->highest_answer)
 		t->highest_answer = ttl;
+	if (t->stopset != NULL && !reply_from_destination(&t->flow, r)) {
+		/* A backward hop at an interface another trace saw: the path below is
+		 * known. (One only this trace saw, e.g. by another probe of this hop,
+		 * tells nothing of the path below.) */
+		if (!t->back_done && ttl == t->back_ttl &&
+		    stopset_has(t->stopset, &r->from, t->member))
+			backward_stop(t, ttl);
+		/* A full set only costs later traces some probes. */
+		(void)stopset_add(t->stopset, &r->from, t->member);
+	}
 	enum hw_stop_reason reason = tracer_answer_stop(&t->flow, r);
 	if (reason != HW_STOP_NONE && (t->final_ttl == 0 || ttl < t->final_ttl)) {
 		t->final_ttl = ttl;
 		t->final_reason = reason;
 	}
+	backward_step(t);
 	evaluate(t, rx_us);
 	return true;
 }
@@ -325,6 +461,7 @@ void tracer_expire(hw_tracer_t *t, uint64_t now_us)
 			}
 		}
 	}
+	backward_step(t);
 	evaluate(t, now_us);
 }
 

@@ -59,7 +59,8 @@ static void reply(struct hw_trace *t, uint8_t ttl, const char *from, uint16_t fl
 }
 
 /*
- * A trace to dst along `flow`, hop i + 1 answering from hops[i]: "*" is silent, several
+ * A trace to dst along `flow`, hop i + 1 answering from hops[i]: "*" is silent, "skip"
+ * not probed (--doubletree: below the stop set), several
  * addresses separated by spaces answer one probe each (a multipath trace gives each its
  * own flow). The trace completes when the destination answers, else it ends by gap limit.
  */
@@ -86,6 +87,11 @@ static struct hw_trace *mk(const char *dst, uint16_t flow, enum hw_multipath mp,
 		for (char *save, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 			if (strcmp(tok, "*") == 0)
 				continue;
+			if (strcmp(tok, "skip") == 0) {
+				trace_hop(t, (uint8_t)(i + 1))->skipped = true;
+				t->stop_set_ttl = (uint8_t)(i + 2);
+				continue;
+			}
 			reply(t, (uint8_t)(i + 1), tok, mp ? (uint16_t)(flow + k) : 0,
 			      mp ? 0 : (uint8_t)k);
 			if (strcmp(tok, dst) == 0) {
@@ -379,6 +385,56 @@ static void test_silent_one(void **state)
 	assert_int_equal(d->targets[0].status, HW_DIFF_UNCHANGED);
 	assert_int_equal(d->targets[0].n_silences, 1);
 	assert_false(d->targets[0].silences[0].in_new);
+	done(d, o, n);
+}
+
+/* Skipped (--doubletree) in one run: not compared, neither a change nor a silence. */
+static void test_skipped_not_compared(void **state)
+{
+	(void)state;
+	struct hw_run *o, *n;
+	/* Where the other run answered from the same or from another interface. */
+	struct hw_diff *d = diff1(MK(D, "198.51.100.9", "198.51.100.2", "198.51.100.3", D),
+				  MK(D, "skip", "skip", "198.51.100.3", D), &o, &n, NULL);
+	const struct hw_diff_target *t = &d->targets[0];
+	assert_int_equal(t->status, HW_DIFF_UNCHANGED);
+	assert_int_equal(t->n_changes, 0);
+	assert_int_equal(t->n_silences, 0);
+	assert_false(diff_has_changes(d));
+	done(d, o, n);
+	/* The other way round, and against a silent hop. */
+	d = diff1(MK(D, "skip", "skip", "198.51.100.3", D),
+		  MK(D, "198.51.100.1", "*", "198.51.100.3", D), &o, &n, NULL);
+	assert_int_equal(d->targets[0].status, HW_DIFF_UNCHANGED);
+	assert_int_equal(d->targets[0].n_changes, 0);
+	assert_int_equal(d->targets[0].n_silences, 0);
+	done(d, o, n);
+	/* A change above the skipped hops still counts. */
+	d = diff1(MK(D, "198.51.100.1", "198.51.100.2", "198.51.100.3", D),
+		  MK(D, "skip", "skip", "198.51.100.7", D), &o, &n, NULL);
+	assert_int_equal(d->targets[0].status, HW_DIFF_CHANGED);
+	assert_int_equal(d->targets[0].n_changes, 1);
+	assert_int_equal(d->targets[0].changes[0].ttl, 3);
+	done(d, o, n);
+}
+
+/* A break past skipped hops is located on the hops that were probed. */
+static void test_skipped_not_break(void **state)
+{
+	(void)state;
+	struct hw_run *o, *n;
+	struct hw_diff *d = diff1(MK(D, "198.51.100.1", "198.51.100.2", "198.51.100.3",
+				     "198.51.100.4", D),
+				  MK(D, "skip", "skip", "198.51.100.3", "*", "*"), &o, &n, NULL);
+	const struct hw_diff_target *t = &d->targets[0];
+	assert_int_equal(t->status, HW_DIFF_BROKEN);
+	assert_int_equal(t->n_changes, 0);
+	assert_int_equal(t->n_silences, 0);
+	assert_true(t->has_break);
+	assert_int_equal(t->brk.last_reached.ttl, 3);
+	assert_addr_is(&t->brk.last_reached.addr, "198.51.100.3");
+	assert_int_equal(t->brk.first_lost.ttl, 4);
+	assert_addr_is(&t->brk.first_lost.addr, "198.51.100.4");
 	done(d, o, n);
 }
 
@@ -1405,6 +1461,8 @@ int main(void)
 		cmocka_unit_test(test_lb_per_packet),
 		cmocka_unit_test(test_silent_both),
 		cmocka_unit_test(test_silent_one),
+		cmocka_unit_test(test_skipped_not_compared),
+		cmocka_unit_test(test_skipped_not_break),
 		cmocka_unit_test(test_break_inside_as),
 		cmocka_unit_test(test_break_on_border),
 		cmocka_unit_test(test_break_no_as_unreach),

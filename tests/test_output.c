@@ -211,6 +211,59 @@ static void test_text_port_unreachable(void **state)
 	trace_free(t);
 }
 
+/* --doubletree: skipped hops in text (one line per run of them), and through JSON. */
+static void test_doubletree_skipped(void **state)
+{
+	(void)state;
+	struct hw_trace *t = new_trace(HW_METHOD_UDP, "198.18.0.2", "198.18.3.2", 0,
+				       HW_UDP_DPORT, 1, 30);
+	trace_truncate(t, 4);
+	trace_hop(t, 1)->skipped = true;
+	trace_hop(t, 2)->skipped = true;
+	t->stop_set_ttl = 3;
+	sent(t, 3, 1);
+	sent(t, 4, 1);
+	te(t, 3, 0, "198.18.3.1", 0.061);
+	add(t, 4, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.08);
+	t->stop_reason = HW_STOP_COMPLETED;
+	t->stop_ttl = 4;
+	char *got = capture_text(t);
+	assert_string_equal(got, "hopwatch to 198.18.3.2 (198.18.3.2), udp flow 0 "
+				 "(sport 28672 \u2192 dport 33434), 30 hops max\n"
+				 " 1-2  (skipped: path known from the stop set)\n"
+				 " 3  198.18.3.1  0.061 ms\n"
+				 " 4  198.18.3.2  0.080 ms\n"
+				 "stop: completed at hop 4, 2 probes, 0.0 ms\n");
+	free(got);
+	char *doc, err[256];
+	assert_int_equal(json_trace_dump(t, &doc), HW_OK);
+	assert_non_null(strstr(doc, "\"stop_set_ttl\":3"));
+	assert_non_null(strstr(doc, "\"skipped\":true"));
+	struct hw_trace *back = NULL;
+	assert_int_equal(json_trace_load(doc, strlen(doc), &back, err, sizeof(err)), HW_OK);
+	assert_int_equal(back->stop_set_ttl, 3);
+	assert_true(back->hops[0].skipped);
+	assert_true(back->hops[1].skipped);
+	assert_false(back->hops[2].skipped);
+	free(doc);
+	trace_free(back);
+	/* Without doubletree neither key is written. */
+	t->stop_set_ttl = 0;
+	trace_hop(t, 1)->skipped = trace_hop(t, 2)->skipped = false;
+	assert_int_equal(json_trace_dump(t, &doc), HW_OK);
+	assert_null(strstr(doc, "stop_set_ttl"));
+	assert_null(strstr(doc, "skipped"));
+	free(doc);
+	/* A skipped hop that was probed is refused. */
+	trace_hop(t, 1)->skipped = true;
+	trace_hop(t, 1)->probes_sent = 1;
+	assert_int_equal(json_trace_dump(t, &doc), HW_OK);
+	assert_true(json_trace_load(doc, strlen(doc), &back, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "skipped"));
+	free(doc);
+	trace_free(t);
+}
+
 /* A multipath trace (MDA-Lite): several interfaces a TTL, per-packet, silence, links. */
 static struct hw_trace *mp_trace(void)
 {
@@ -1397,6 +1450,7 @@ int main(void)
 		cmocka_unit_test(test_text_trace),
 		cmocka_unit_test(test_text_headers),
 		cmocka_unit_test(test_text_port_unreachable),
+		cmocka_unit_test(test_doubletree_skipped),
 		cmocka_unit_test(test_text_multipath),
 		cmocka_unit_test(test_text_bad_args),
 		cmocka_unit_test(test_json_round_trip),

@@ -215,8 +215,29 @@ static struct hw_trace *empty_multipath(void)
 	return t;
 }
 
+/* --doubletree: hops 1-3 skipped below stop_set_ttl 4, then probed up to the destination. */
+static struct hw_trace *doubletree_v4(void)
+{
+	struct hw_trace *t = new_trace(HW_METHOD_UDP, "198.18.0.2", "198.19.4.7", 1, 30, 1);
+	for (uint8_t ttl = 1; ttl <= 3; ttl++)
+		trace_hop(t, ttl)->skipped = true;
+	t->stop_set_ttl = 4;
+	add(t, 4, 0, "198.18.4.1", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.3);
+	add(t, 5, 0, "198.18.5.1", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.4);
+	add(t, 6, 0, "198.19.4.7", HW_REPLY_UNREACH, 3, 3, 0.5);
+	trace_truncate(t, 6);
+	t->stop_reason = HW_STOP_COMPLETED;
+	t->stop_ttl = 6;
+	t->start_unix_us = T0;
+	t->duration_ms = 2.5;
+	t->probes_sent = 3;
+	t->network = dup("198.19.4.0/22");
+	return t;
+}
+
 typedef struct hw_trace *(*maker)(void);
-static const maker makers[] = {rich_v4, plain_v6, multipath_v6, empty_trace, empty_multipath};
+static const maker makers[] = {rich_v4, plain_v6, multipath_v6, empty_trace, empty_multipath,
+			       doubletree_v4};
 #define N_MAKERS (sizeof(makers) / sizeof(makers[0]))
 
 /* ---- comparing ---- */
@@ -291,6 +312,7 @@ static void assert_trace_eq(const struct hw_trace *a, const struct hw_trace *b)
 	assert_int_equal(a->probes_per_hop, b->probes_per_hop);
 	assert_int_equal(a->stop_reason, b->stop_reason);
 	assert_int_equal(a->stop_ttl, b->stop_ttl);
+	assert_int_equal(a->stop_set_ttl, b->stop_set_ttl);
 	assert_int_equal(a->start_unix_us, b->start_unix_us);
 	assert_int_equal(us(a->duration_ms), us(b->duration_ms));
 	assert_int_equal(a->probes_sent, b->probes_sent);
@@ -302,6 +324,7 @@ static void assert_trace_eq(const struct hw_trace *a, const struct hw_trace *b)
 		const struct hw_hop *x = &a->hops[i], *y = &b->hops[i];
 		assert_int_equal(x->ttl, y->ttl);
 		assert_int_equal(x->per_packet, y->per_packet);
+		assert_int_equal(x->skipped, y->skipped);
 		assert_int_equal(x->probes_sent, y->probes_sent);
 		assert_int_equal(x->n_replies, y->n_replies);
 		for (size_t j = 0; j < x->n_replies; j++)
@@ -499,7 +522,7 @@ static void bytes(struct bb *b, const void *p, size_t n)
 
 /* What to spoil in the hand-built trace. */
 enum tweak {
-	OK, VERSION_2, VERSION_0, MAGIC, FAMILY_5, UNKNOWN_FLAG, HUGE_TARGET, HUGE_TABLE,
+	OK, VERSION_1, VERSION_NEXT, VERSION_0, MAGIC, FAMILY_5, UNKNOWN_FLAG, HUGE_TARGET, HUGE_TABLE,
 	HUGE_HOPS, HUGE_REPLIES, HUGE_LINKS, HUGE_DIAMONDS, HUGE_INFOS, TOO_MANY_HOPS,
 	NINE_MPLS, FIVE_ORIGINS, TABLE_UNSORTED, DST_REF_0, REF_PAST_TABLE, ATTEMPT_TOO_HIGH,
 	LINK_TTL, LINK_BOOL_2, DIAMOND_LENGTH, DIAMOND_NO_DIVERGENCE,
@@ -507,19 +530,25 @@ enum tweak {
 	BAD_UTF8, NUL_IN_STRING, NON_MINIMAL_VARINT, VARINT_OVERFLOW, TRAILING_BYTE,
 	FLOW_LABEL, START_PAST_9999, RTT_PAST_MAX, MTU_FLAG_ZERO, KIND_8, CONFIDENCE_0,
 	STOP_REASON_6, METHOD_3, TTL_RANGE,
+	STOP_SET, STOP_SET_V1, STOP_SET_0, SKIPPED_V1, SKIPPED_PROBED, SKIPPED_REPLIES,
 };
 
 /*
  * A multipath IPv4 trace (MDA-Lite, 95 %): target "abc", two hops, a link, a diamond
- * opening at the source and closing at hop 2, one annotated address.
+ * opening at the source and closing at hop 2, one annotated address. The --doubletree
+ * tweaks give it stop_set_ttl 2 (STOP_SET*), or flag hop 1 skipped (SKIPPED*: with its
+ * probes and replies zeroed but for SKIPPED_PROBED / SKIPPED_REPLIES).
  */
 static void hand_built(struct bb *b, enum tweak tw)
 {
 	b->n = 0;
 	bytes(b, tw == MAGIC ? "HWtR" : "HWtr", 4);
-	u8(b, tw == VERSION_2 ? 2 : tw == VERSION_0 ? 0 : 1);
+	bool v1 = tw == VERSION_1 || tw == STOP_SET_V1 || tw == SKIPPED_V1;
+	bool stop_set = tw == STOP_SET || tw == STOP_SET_V1 || tw == STOP_SET_0;
+	bool skipped = tw == SKIPPED_V1 || tw == SKIPPED_PROBED || tw == SKIPPED_REPLIES;
+	u8(b, tw == VERSION_NEXT ? HW_TRACEBIN_VERSION + 1 : tw == VERSION_0 ? 0 : v1 ? 1 : 2);
 	u8(b, tw == FAMILY_5 ? 5 : 4);                 /* family */
-	u8(b, tw == UNKNOWN_FLAG ? 0x05 : 0x01);        /* flags: a target */
+	u8(b, tw == UNKNOWN_FLAG ? 0x09 : stop_set ? 0x05 : 0x01); /* flags: a target */
 	u8(b, tw == METHOD_3 ? 3 : 2);                  /* method: tcp */
 	u8(b, 2);                                       /* multipath: lite */
 	u8(b, tw == CONFIDENCE_0 ? 0 : 95);
@@ -533,6 +562,8 @@ static void hand_built(struct bb *b, enum tweak tw)
 	u8(b, 0);                                       /* probes per hop */
 	u8(b, tw == STOP_REASON_6 ? 6 : 1);             /* completed */
 	u8(b, 2);
+	if (stop_set)
+		u8(b, tw == STOP_SET_0 ? 0 : 2);        /* stop_set_ttl */
 	varint(b, tw == START_PAST_9999 ? 253402300800000000ULL : T0);
 	varint(b, 1500);                                /* duration: 1.5 ms */
 	varint(b, 4);                                   /* probes sent */
@@ -554,10 +585,10 @@ static void hand_built(struct bb *b, enum tweak tw)
 	varint(b, tw == DST_REF_0 ? 0 : 2);             /* dst: 192.0.2.2 */
 	varint(b, tw == HUGE_HOPS ? HUGE_COUNT : 2);
 	/* hop 1: per packet, 300 probes, two replies from 192.0.2.1 (flows 0 and 1) */
-	u8(b, 0x01);
-	varint(b, 300);
-	varint(b, tw == HUGE_REPLIES ? HUGE_COUNT : 2);
-	for (unsigned k = 0; k < 2; k++) {
+	u8(b, skipped ? 0x03 : 0x01);
+	varint(b, skipped && tw != SKIPPED_PROBED ? 0 : 300);
+	varint(b, tw == HUGE_REPLIES ? HUGE_COUNT : skipped && tw != SKIPPED_REPLIES ? 0 : 2);
+	for (unsigned k = 0; k < (skipped && tw != SKIPPED_REPLIES ? 0u : 2u); k++) {
 		varint(b, tw == REF_PAST_TABLE ? 4 : 1);
 		u8(b, tw == ATTEMPT_TOO_HIGH ? 255 : 0);
 		varint(b, k);                           /* flow */
@@ -707,6 +738,44 @@ static void test_layout(void **state)
 	trace_free(t);
 }
 
+/* Version 1 bytes (before --doubletree) still read; the new fields read back too. */
+static void test_versions(void **state)
+{
+	(void)state;
+	struct bb b, b2;
+	hand_built(&b, VERSION_1);
+	hand_built(&b2, OK);
+	assert_int_equal(b.b[4], 1);
+	struct hw_trace *t = decode_ok(b.b, b.n);
+	assert_int_equal(t->stop_set_ttl, 0);
+	assert_false(t->hops[0].skipped);
+	/* Written now: the current version, otherwise the same bytes. */
+	size_t len;
+	uint8_t *again = encode_ok(t, &len);
+	assert_int_equal(len, b2.n);
+	assert_int_equal(again[4], HW_TRACEBIN_VERSION);
+	assert_memory_equal(again, b2.b, len);
+	free(again);
+	trace_free(t);
+	hand_built(&b, STOP_SET);
+	t = decode_ok(b.b, b.n);
+	assert_int_equal(t->stop_set_ttl, 2);
+	again = encode_ok(t, &len);
+	assert_int_equal(len, b.n);
+	assert_memory_equal(again, b.b, len);
+	free(again);
+	trace_free(t);
+	/* The encoder holds a skipped hop to the same rule. */
+	t = doubletree_v4();
+	trace_hop(t, 2)->probes_sent = 1;
+	uint8_t *buf = NULL;
+	char err[256];
+	assert_int_equal(tracebin_encode(t, &buf, &len, err, sizeof(err)), HW_ERR_INVAL);
+	assert_non_null(strstr(err, "hops[1].skipped"));
+	assert_null(buf);
+	trace_free(t);
+}
+
 static void test_refused(void **state)
 {
 	(void)state;
@@ -715,7 +784,12 @@ static void test_refused(void **state)
 		int status;
 		const char *says;
 	} cases[] = {
-		{VERSION_2, HW_ERR_UNSUPPORTED, "newer"},
+		{VERSION_NEXT, HW_ERR_UNSUPPORTED, "newer"},
+		{STOP_SET_V1, HW_ERR_MALFORMED, "unknown flags 0x05"},
+		{STOP_SET_0, HW_ERR_MALFORMED, "stop_set_ttl"},
+		{SKIPPED_V1, HW_ERR_MALFORMED, "hops[0]: unknown flags 0x03"},
+		{SKIPPED_PROBED, HW_ERR_MALFORMED, "hops[0].skipped"},
+		{SKIPPED_REPLIES, HW_ERR_MALFORMED, "hops[0].skipped"},
 		{VERSION_0, HW_ERR_MALFORMED, "version 0"},
 		{MAGIC, HW_ERR_MALFORMED, "magic"},
 		{FAMILY_5, HW_ERR_MALFORMED, "family"},
@@ -995,7 +1069,7 @@ static void test_encode_refuses(void **state)
 static void write_seeds(const char *dir)
 {
 	static const char *const names[] = {"rich-v4", "plain-v6", "multipath-v6", "empty",
-					    "empty-multipath"};
+					    "empty-multipath", "doubletree-v4"};
 	for (size_t m = 0; m < N_MAKERS; m++) {
 		struct hw_trace *t = makers[m]();
 		size_t len;
@@ -1029,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_rtt_precision),
 		cmocka_unit_test(test_append_after_decode),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupted),

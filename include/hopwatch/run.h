@@ -55,6 +55,8 @@ struct hw_reply {
 struct hw_hop {
 	uint8_t ttl;
 	bool per_packet;          /* multipath: one flow's answers here vary per packet */
+	bool skipped;             /* not probed: Doubletree stopped probing backward above
+				     it (trace->stop_set_ttl), the path there being known */
 	uint32_t probes_sent;     /* at most 255 in a single-flow trace */
 	size_t n_replies;
 	struct hw_reply *replies; /* in arrival order */
@@ -141,6 +143,9 @@ struct hw_trace {
 	uint8_t first_ttl, max_ttl, probes_per_hop;
 	enum hw_stop_reason stop_reason;
 	uint8_t stop_ttl;         /* the hop at which the reason was decided (0 = none) */
+	uint8_t stop_set_ttl;     /* Doubletree: the lowest TTL probed backward, where an
+				     interface of the stop set answered (or gap_limit silent
+				     hops ended); the hops below are skipped. 0 = none */
 	uint64_t start_unix_us;   /* wall-clock time the first probe left */
 	double duration_ms;
 	uint32_t probes_sent;

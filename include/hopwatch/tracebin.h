@@ -23,8 +23,12 @@
 
 #include <hopwatch/run.h>
 
-/* The encoding version this library writes (byte 4, after the magic "HWtr"). */
-#define HW_TRACEBIN_VERSION 1
+/*
+ * The encoding version this library writes (byte 4, after the magic "HWtr"). Version 2
+ * added the --doubletree fields (stop_set_ttl, skipped hops); every older version still
+ * decodes.
+ */
+#define HW_TRACEBIN_VERSION 2
 
 /* The 4 bytes every encoded trace starts with. */
 #define HW_TRACEBIN_MAGIC "HWtr"

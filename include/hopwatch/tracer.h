@@ -8,6 +8,16 @@
  * given up after wait_max, or sooner once the path has shown how fast it answers
  * (traceroute's adaptive wait): wait_here × the RTT of an answer from the same hop,
  * wait_near × the RTT of an answer from a farther hop, but never before wait_min.
+ *
+ * Doubletree (opts.doubletree, with a run-wide stop set, stopset.h): the trace starts at
+ * TTL h (opts.start_ttl, or chosen from the distances in the stop set when that is 0)
+ * instead of first_ttl. From h it probes FORWARD as above (destination, gap limit, max
+ * TTL, unreachables). From h-1 it probes BACKWARD one TTL at a time, down to first_ttl,
+ * and stops as soon as a backward hop answers from an interface already in the stop set
+ * (that hop is kept, its probes not yet sent are not sent; the hops below are marked
+ * skipped and trace->stop_set_ttl says where), or after gap_limit silent backward hops.
+ * Every interface the trace sees (but its destination) goes into the stop set; its
+ * destination's distance is noted there for the start TTL of later traces.
  */
 #ifndef HOPWATCH_TRACER_H
 #define HOPWATCH_TRACER_H
@@ -18,6 +28,7 @@
 #include <hopwatch/probe.h>
 #include <hopwatch/reply.h>
 #include <hopwatch/run.h>
+#include <hopwatch/stopset.h>
 
 struct hw_trace_opts {
 	uint8_t first_ttl;      /* -f, default 1 */
@@ -29,6 +40,9 @@ struct hw_trace_opts {
 	double wait_here;       /* factor, default 3 (0 turns it off) */
 	double wait_near;       /* factor, default 10 (0 turns it off) */
 	double wait_min;        /* seconds, default 0.005 */
+	bool doubletree;        /* start at start_ttl, probe back to the stop set (false) */
+	uint8_t start_ttl;      /* doubletree's h: 0 = from the stop set (stopset_start_ttl);
+				   kept within first_ttl..max_ttl (default 0) */
 };
 
 /* Fills opts with the defaults above. */
@@ -42,6 +56,12 @@ typedef struct hw_tracer hw_tracer_t;
 /* A tracer that fills `trace` (borrowed; must outlive the tracer). NULL on ENOMEM. */
 hw_tracer_t *tracer_new(const struct hw_trace_opts *opts, const struct hw_flow *flow,
 			struct hw_trace *trace);
+
+/*
+ * Gives a doubletree tracer the run's stop set (borrowed; must outlive the tracer), before
+ * its first probe. Without one a doubletree trace probes backward down to first_ttl.
+ */
+void tracer_set_stopset(hw_tracer_t *tracer, hw_stopset_t *stopset);
 
 /* Frees a tracer; NULL is fine. Returns NULL. */
 hw_tracer_t *tracer_free(hw_tracer_t *tracer);
