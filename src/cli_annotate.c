@@ -173,11 +173,12 @@ void annotate_cli_stats(const struct hw_annotate_stats *st)
 
 	fprintf(stderr,
 		"annotate: addresses=%llu cache_hits=%llu ptr=%llu origin=%llu asname=%llu "
-		"answered=%llu failed=%llu%s\n",
+		"answered=%llu failed=%llu%s%s\n",
 		(unsigned long long)s.addresses, (unsigned long long)s.cache_hits,
 		(unsigned long long)s.ptr_queries, (unsigned long long)s.origin_queries,
 		(unsigned long long)s.asname_queries, (unsigned long long)s.answered,
-		(unsigned long long)s.failed, s.gave_up ? " dns_given_up" : "");
+		(unsigned long long)s.failed, s.gave_up_ptr ? " ptr_given_up" : "",
+		s.gave_up_asn ? " asn_given_up" : "");
 }
 
 void annotate_cli_free(struct annotate_cli *c)

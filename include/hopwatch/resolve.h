@@ -20,7 +20,10 @@ typedef struct hw_resolver hw_resolver_t;
  * for, in the order to try them (RFC 6724, as getaddrinfo sorts); they are borrowed for the
  * duration of the call only. On error n is 0 and status is
  *   HW_ERR_NOHOST  the name does not exist (NXDOMAIN) or has no address of that family
- *   HW_ERR_AGAIN   no answer in time, a server failure or refusal, or the resolver closed
+ *   HW_ERR_AGAIN   no answer in time, a refusal (DNS REFUSED, nothing listening), or the
+ *                  resolver closed
+ *   HW_ERR_SERVFAIL  the server answered that it failed (SERVFAIL, NOTIMP, FORMERR),
+ *                  after c-ares' own tries
  *   HW_ERR_INVAL   the name cannot be looked up (not a valid name)
  *   HW_ERR_MALFORMED  the server's answer made no sense
  *   HW_ERR_NOMEM
