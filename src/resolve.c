@@ -795,6 +795,14 @@ static bool parse_server(const char *s, struct hw_addr *a, int *port)
 	       && parse_port(colon + 1, port);
 }
 
+bool resolver_server_ok(const char *server)
+{
+	struct hw_addr a;
+	int port;
+
+	return server != NULL && parse_server(server, &a, &port);
+}
+
 static int set_server(hw_resolver_t *r, const struct hw_addr *a, int port)
 {
 	struct ares_addr_port_node node;

@@ -7,6 +7,7 @@
 #ifndef HOPWATCH_RESOLVE_H
 #define HOPWATCH_RESOLVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,9 @@ typedef void (*hw_resolve_cb)(void *arg, int status, const struct hw_addr *addrs
  */
 hw_resolver_t *resolver_open(hw_loop_t *loop, const char *server, double timeout_s,
 			     int *status);
+
+/* True when server is a server resolver_open takes: "ADDR", "ADDR:PORT", "[IPV6]:PORT". */
+bool resolver_server_ok(const char *server);
 
 /*
  * Looks up name (family AF_INET, AF_INET6 or AF_UNSPEC for both). A numeric name is
