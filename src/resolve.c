@@ -27,6 +27,8 @@
  * only. So every UDP answer c-ares reads through our socket calls leaves its question and
  * rcode behind (`last`); c-ares ends a lookup right after reading the answer that ends it,
  * so when `last` holds the lookup's own question it tells what ended it (told_apart).
+ * Answers over TCP (after a truncated one) are not read that way: a PTR lookup that ends
+ * there without a name counts as unanswered.
  *
  * Re-entrancy: callers' callbacks run inside ares_process_fd and may start lookups or close
  * the resolver. `depth` counts our frames on the stack; closing inside one only marks the
