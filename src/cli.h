@@ -79,6 +79,7 @@ int cmd_runs(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* ---- annotation options, shared by trace and annotate (cli_annotate.c) ---- */
 

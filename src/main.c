@@ -51,6 +51,7 @@ static void usage(FILE *out)
 	      "  runs [options]              the stored runs, newest first\n"
 	      "  show [options] RUN          one run (RUN: id, latest, latest~N or a JSON file)\n"
 	      "  diff [options] [OLD NEW]    what changed between two runs, where paths broke\n"
+	      "  import [options] RUN.json   keep a JSON run document in the store\n"
 	      "  annotate [options] RUN      names, origin ASes and AS paths for a run, again\n"
 	      "                              (--save keeps the result as a new stored run)\n"
 	      "  help                        this text; `hopwatch COMMAND --help` for options\n"
@@ -59,7 +60,7 @@ static void usage(FILE *out)
 	      "exit status: 0 every trace reached its destination, 1 some trace stopped\n"
 	      "before it, 2 trouble (bad usage, unknown host, no privilege, I/O error);\n"
 	      "diff: 0 nothing changed, 1 something changed, 2 trouble;\n"
-	      "runs, show, annotate: 0 done, 2 trouble\n",
+	      "runs, show, import, annotate: 0 done, 2 trouble\n",
 	      out);
 }
 
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 1, argv + 1);
 	if (strcmp(cmd, "annotate") == 0)
 		return cmd_annotate(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;

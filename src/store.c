@@ -6,6 +6,9 @@
  * application id, or empty) and not newer than us. Nothing is written to a file that
  * fails a check; the WAL switch and the migrations come after all of them.
  *
+ * Each trace is kept in the binary encoding of src/tracebin.c (schema version 3; versions
+ * 1 and 2 kept JSON documents, which took seconds to parse for a large run).
+ *
  * A run is written in one short transaction at its end. Until then its traces wait in a
  * temporary table, which lives in SQLite's temp database (its own file, unlinked when
  * opened): it takes no lock on the store, so a long trace never holds up another writer,
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,6 +32,7 @@
 #include <hopwatch/output.h>
 #include <hopwatch/status.h>
 #include <hopwatch/store.h>
+#include <hopwatch/tracebin.h>
 
 /* "HWst": PRAGMA application_id of a hopwatch store. */
 #define STORE_APP_ID 0x48577374
@@ -280,6 +285,70 @@ static int migrate_v2(hw_store_t *s)
 	return rc;
 }
 
+/*
+ * Version 3: each trace as the binary encoding (tracebin.h) in traces.bin instead of the
+ * JSON document in traces.doc. The table is rebuilt (SQLite cannot drop a NOT NULL
+ * column in place), every document converted; a document that does not read rolls the
+ * whole migration back (the store stays at its version) and is named in the error.
+ */
+static int migrate_v3(hw_store_t *s)
+{
+	int rc = exec(s, "CREATE TABLE traces_v3 ("
+			 " run_id INTEGER NOT NULL REFERENCES runs(id),"
+			 " idx INTEGER NOT NULL,"
+			 " target TEXT, network TEXT, dst TEXT NOT NULL, src TEXT,"
+			 " flow_id INTEGER NOT NULL, stop_reason TEXT NOT NULL,"
+			 " bin BLOB NOT NULL);");
+	sqlite3_stmt *old = NULL, *ins = NULL;
+	if (rc == HW_OK)
+		rc = prepare(s, "SELECT run_id, idx, target, network, dst, src, flow_id, "
+				"stop_reason, doc FROM traces ORDER BY run_id, idx", &old);
+	if (rc == HW_OK)
+		rc = prepare(s, "INSERT INTO traces_v3 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			     &ins);
+	int step = SQLITE_DONE;
+	char jerr[256];
+	while (rc == HW_OK && (step = sqlite3_step(old)) == SQLITE_ROW) {
+		const char *doc = (const char *)sqlite3_column_text(old, 8);
+		struct hw_trace *t = NULL;
+		uint8_t *bin = NULL;
+		size_t len = 0;
+		rc = doc != NULL ? json_trace_load(doc, (size_t)sqlite3_column_bytes(old, 8), &t,
+						   jerr, sizeof(jerr))
+				 : HW_ERR_MALFORMED;
+		if (rc == HW_OK)
+			rc = tracebin_encode(t, &bin, &len, jerr, sizeof(jerr));
+		trace_free(t);
+		if (rc != HW_OK) {
+			set_err(s->err, sizeof(s->err), "%s: cannot migrate to version 3: run %lld, "
+				"trace %lld: %s (the store stays at version %d)", s->path,
+				(long long)sqlite3_column_int64(old, 0),
+				(long long)sqlite3_column_int64(old, 1),
+				doc != NULL ? jerr : "no document", s->version);
+			rc = HW_STORE_ERR_NOTSTORE;
+			break;
+		}
+		for (int i = 0; i < 8; i++)
+			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(old, i));
+		sqlite3_bind_blob(ins, 9, bin, (int)len, free);
+		rc = step_done(s, ins, "migrating to version 3");
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+	}
+	if (rc == HW_OK && step != SQLITE_DONE)
+		rc = db_fail(s, step, "migrating to version 3");
+	sqlite3_finalize(old);
+	sqlite3_finalize(ins);
+	if (rc == HW_OK)
+		rc = exec(s, "DROP TABLE traces;"
+			     "ALTER TABLE traces_v3 RENAME TO traces;"
+			     "CREATE UNIQUE INDEX traces_run ON traces(run_id, idx);"
+			     "CREATE INDEX traces_target ON traces(target);"
+			     "CREATE INDEX traces_network ON traces(network);"
+			     "CREATE INDEX traces_dst ON traces(dst);");
+	return rc;
+}
+
 /* migrations[v] brings a store of version v to v + 1 (0: a new store). */
 static int create_v1(hw_store_t *s)
 {
@@ -289,7 +358,8 @@ static int create_v1(hw_store_t *s)
 	return rc == HW_OK ? exec(s, SCHEMA_V1) : rc;
 }
 
-static int (*const migrations[HW_STORE_SCHEMA])(hw_store_t *) = {create_v1, migrate_v2};
+static int (*const migrations[HW_STORE_SCHEMA])(hw_store_t *) = {create_v1, migrate_v2,
+								  migrate_v3};
 
 /* Brings the store to HW_STORE_SCHEMA in one transaction (another process may be at it). */
 static int migrate(hw_store_t *s)
@@ -600,11 +670,11 @@ int store_begin_run(hw_store_t *s, const struct hw_run *run)
 	int rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS spool ("
 			 " idx INTEGER PRIMARY KEY, target TEXT, network TEXT, dst TEXT NOT NULL,"
 			 " src TEXT, flow_id INTEGER NOT NULL, stop_reason TEXT NOT NULL,"
-			 " doc TEXT NOT NULL);"
+			 " bin BLOB NOT NULL);"
 			 "DELETE FROM temp.spool;");
 	if (rc == HW_OK && s->spool_insert == NULL)
 		rc = prepare(s, "INSERT INTO temp.spool (idx, target, network, dst, src, flow_id, "
-				"stop_reason, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+				"stop_reason, bin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 			     &s->spool_insert);
 	if (rc != HW_OK) {
 		head_clear(h);
@@ -621,11 +691,18 @@ int store_add_trace(hw_store_t *s, const struct hw_trace *t)
 		return HW_ERR_INVAL;
 	if (s->run_status != HW_OK)
 		return s->run_status;
-	char *doc = NULL;
-	int rc = json_trace_dump(t, &doc);
+	uint8_t *bin = NULL;
+	size_t len = 0;
+	char why[256];
+	int rc = tracebin_encode(t, &bin, &len, why, sizeof(why));
+	if (rc == HW_OK && len > INT_MAX) {
+		free(bin);
+		snprintf(why, sizeof(why), "%zu bytes", len);
+		rc = HW_ERR_INVAL;
+	}
 	if (rc != HW_OK) {
 		set_err(s->err, sizeof(s->err), "%s: a trace cannot be stored: %s", s->path,
-			hw_strerror(rc));
+			why[0] != '\0' ? why : hw_strerror(rc));
 		return s->run_status = rc;
 	}
 	char dst[HW_ADDRSTRLEN], src[HW_ADDRSTRLEN];
@@ -637,7 +714,7 @@ int store_add_trace(hw_store_t *s, const struct hw_trace *t)
 	bind_text(st, 5, hw_addr_is_unset(&t->src) ? NULL : hw_addr_str(&t->src, src, sizeof(src)));
 	sqlite3_bind_int(st, 6, t->flow_id);
 	bind_text(st, 7, hw_stop_reason_name(t->stop_reason));
-	sqlite3_bind_text(st, 8, doc, -1, free);
+	sqlite3_bind_blob(st, 8, bin, (int)len, free);
 	rc = step_done(s, st, "spooling a trace");
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -715,8 +792,8 @@ static int write_run(hw_store_t *s, const char *sources, const char *key, int64_
 		return rc;
 	*id = sqlite3_last_insert_rowid(s->db);
 	rc = prepare(s, "INSERT INTO traces (run_id, idx, target, network, dst, src, flow_id, "
-			"stop_reason, doc) SELECT ?1, idx, target, network, dst, src, flow_id, "
-			"stop_reason, doc FROM temp.spool ORDER BY idx", &st);
+			"stop_reason, bin) SELECT ?1, idx, target, network, dst, src, flow_id, "
+			"stop_reason, bin FROM temp.spool ORDER BY idx", &st);
 	if (rc != HW_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, *id);
@@ -776,22 +853,23 @@ int store_save_run(hw_store_t *s, const struct hw_run *run, int64_t *id)
 static int load_traces(hw_store_t *s, int64_t id, struct hw_run *run)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(s, "SELECT idx, doc FROM traces WHERE run_id = ?1 ORDER BY idx", &st);
+	int rc = prepare(s, "SELECT idx, bin FROM traces WHERE run_id = ?1 ORDER BY idx", &st);
 	if (rc != HW_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	int step;
-	char jerr[256];
+	char berr[256];
 	while (rc == HW_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *doc = (const char *)sqlite3_column_text(st, 1);
+		/* Blob before bytes: asking for the length first could convert the value. */
+		const uint8_t *bin = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 		struct hw_trace *t = NULL;
-		rc = doc != NULL ? json_trace_load(doc, (size_t)sqlite3_column_bytes(st, 1), &t, jerr,
-						   sizeof(jerr))
+		rc = bin != NULL ? tracebin_decode(bin, len, &t, berr, sizeof(berr))
 				 : HW_ERR_MALFORMED;
 		if (rc != HW_OK) {
 			set_err(s->err, sizeof(s->err), "%s: run %" PRId64 ", trace %lld: %s", s->path,
 				id, (long long)sqlite3_column_int64(st, 0),
-				doc != NULL ? jerr : "no document");
+				bin != NULL ? berr : "no trace");
 		} else if ((rc = run_add_trace(run, t)) != HW_OK) {
 			trace_free(t);
 		}

@@ -1,6 +1,6 @@
 /*
- * The run store: round trips, listings, latest~N, comparable pairs, the v1 -> v2
- * migration, refusing newer / foreign / damaged files without touching them, runs that
+ * The run store: round trips, listings, latest~N, comparable pairs, the v1 -> v2 -> v3
+ * and v2 -> v3 migrations, damaged traces, refusing newer / foreign / damaged files without touching them, runs that
  * never finish, and several processes at once.
  */
 #include <setjmp.h>
@@ -200,7 +200,7 @@ static struct hw_run *rich_run(void)
 	struct hw_trace *b = paris_trace("198.51.100.1", 0, 3, false);
 	b->target = strdup("198.51.100.0/22");
 	b->network = strdup("198.51.100.0/24");
-	/* Annotation: kept as far as the JSON document carries it. */
+	/* Annotation: kept in full (the binary encoding carries it). */
 	struct hw_addr_info *info = trace_info_add(b, &trace_hop(b, 1)->replies[0].addr);
 	assert_non_null(info);
 	info->name = strdup("r1.example.net");
@@ -271,6 +271,9 @@ static void test_round_trip(void **state)
 	assert_int_equal(back->traces[2]->n_links, 3);
 	assert_int_equal(back->traces[2]->n_diamonds, 1);
 	assert_true(back->traces[2]->hops[1].per_packet);
+	assert_int_equal(back->traces[1]->n_infos, 1);
+	assert_string_equal(back->traces[1]->infos[0].name, "r1.example.net");
+	assert_int_equal(back->traces[1]->infos[0].name_status, HW_LOOKUP_OK);
 	/* The same document as the run it came from: everything the JSON carries. */
 	char *want = json_of(run), *got = json_of(back);
 	assert_string_equal(got, want);
@@ -871,7 +874,7 @@ static void test_migration_v1(void **state)
 	assert_int_equal(newer, id);
 	store_close(s);
 
-	/* Migrated for good: the file says version 2, and opens read-only now. */
+	/* Migrated for good: the file says the current version, and opens read-only now. */
 	assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
@@ -885,6 +888,170 @@ static void test_migration_v1(void **state)
 	run_free(r1);
 	run_free(r2);
 	run_free(other);
+}
+
+/* What version 2 added to version 1, spelled out here too. */
+static const char V2_ADDS[] =
+	"ALTER TABLE runs ADD COLUMN compare_key TEXT;"
+	"CREATE INDEX runs_compare ON runs(compare_key, start_us);"
+	"PRAGMA user_version = 2;";
+
+/* A version-2 store holding runs (JSON documents), in rollback-journal mode. */
+static void make_v2(const char *path, struct hw_run **runs, size_t n)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V1_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V2_ADDS, NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < n; i++)
+		v1_insert(db, runs[i]);
+	/* Keys as version 2 left them: the migration must keep them as they are. */
+	assert_int_equal(sqlite3_exec(db, "UPDATE runs SET compare_key = 'key-' || "
+				      "coalesce(options, '') || '-' || n_traces;"
+				      "PRAGMA journal_mode = DELETE;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+/* One text column of one row, malloc'ed ("" for none). */
+static char *sql_text(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	int step = sqlite3_step(st);
+	const unsigned char *t = step == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+	char *out = strdup(t != NULL ? (const char *)t : "");
+	assert_non_null(out);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+static void assert_sql(const char *path, const char *sql, const char *want)
+{
+	char *got = sql_text(path, sql);
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: '%s', wanted '%s'", sql, got, want);
+	free(got);
+}
+
+static void test_migration_v2(void **state)
+{
+	struct scratch *sc = *state;
+	struct hw_run *runs[3] = {rich_run(), rich_run(), new_run(T0 + 5, NULL, OPTS_B)};
+	runs[1]->start_unix_us = T0 + HOUR_US;
+	put(runs[2], paris_trace("198.18.7.7", 3, 4, false));
+	make_v2(sc->path, runs, 3);
+	char *keys = sql_text(sc->path, "SELECT group_concat(compare_key, ' ') FROM "
+			      "(SELECT compare_key FROM runs ORDER BY id)");
+
+	hw_store_t *s = open_ok(sc->path, 0);
+	assert_int_equal(store_schema_version(s), 3);
+	for (int64_t id = 1; id <= 3; id++) {
+		struct hw_run *back = load(s, id);
+		char *want = json_of(runs[id - 1]), *got = json_of(back);
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+		run_free(back);
+	}
+	/* Listings by target still go through the rebuilt indexes. */
+	struct hw_store_filter f = {.target = "198.18.7.7"};
+	assert_int_equal(list(s, &f).n, 1);
+	f.target = "198.51.100.0/24";
+	assert_int_equal(list(s, &f).n, 2);
+	/* New runs go in beside the migrated ones. */
+	struct hw_run *more = rich_run();
+	more->start_unix_us = T0 + 2 * HOUR_US;
+	int64_t id = save(s, more);
+	struct hw_run *back = load(s, id);
+	char *want = json_of(more), *got = json_of(back);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	run_free(back);
+	run_free(more);
+	store_close(s);
+
+	assert_sql(sc->path, "PRAGMA user_version", "3");
+	assert_sql(sc->path, "SELECT group_concat(name || ':' || type, ' ') FROM "
+		   "pragma_table_info('traces') WHERE name IN ('doc', 'bin')", "bin:BLOB");
+	assert_sql(sc->path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master "
+		   "WHERE tbl_name = 'traces' AND type = 'index' ORDER BY name)",
+		   "traces_dst traces_network traces_run traces_target");
+	assert_sql(sc->path, "SELECT count(*) FROM traces WHERE hex(substr(bin, 1, 5)) = "
+		   "'4857747201'", "10");
+	char *after = sql_text(sc->path, "SELECT group_concat(compare_key, ' ') FROM "
+			       "(SELECT compare_key FROM runs WHERE id <= 3 ORDER BY id)");
+	assert_string_equal(after, keys);
+	free(after);
+	free(keys);
+	for (int i = 0; i < 3; i++)
+		run_free(runs[i]);
+}
+
+/* A version-2 document that does not read stops the migration: nothing changes. */
+static void test_migration_bad_doc(void **state)
+{
+	struct scratch *sc = *state;
+	struct hw_run *runs[2] = {rich_run(), rich_run()};
+	make_v2(sc->path, runs, 2);
+	make_db(sc->path, "UPDATE traces SET doc = '{\"target\": 1}' WHERE run_id = 2 AND idx = 1");
+	char err[512];
+	int status = 0;
+	assert_null(store_open(sc->path, 0, &status, err, sizeof(err)));
+	assert_int_equal(status, HW_STORE_ERR_NOTSTORE);
+	if (strstr(err, "run 2, trace 1") == NULL || strstr(err, "stays at version 2") == NULL ||
+	    strstr(err, sc->path) == NULL)
+		fail_msg("%s", err);
+	assert_sql(sc->path, "PRAGMA user_version", "2");
+	assert_sql(sc->path, "SELECT count(*) FROM traces WHERE doc IS NOT NULL", "6");
+	assert_sql(sc->path, "SELECT count(*) FROM sqlite_master WHERE name = 'traces_v3'", "0");
+	for (int i = 0; i < 2; i++)
+		run_free(runs[i]);
+}
+
+/* A stored trace whose bytes were damaged: the load says which, and fails cleanly. */
+static void test_damaged_trace(void **state)
+{
+	struct scratch *sc = *state;
+	make_store(sc->path, 2);
+	make_db(sc->path, "UPDATE traces SET bin = substr(bin, 1, 40) WHERE run_id = 2 AND idx = 2");
+	hw_store_t *s = open_ok(sc->path, 0);
+	struct hw_run *run = NULL;
+	assert_int_equal(store_load_run(s, 2, &run), HW_ERR_TRUNCATED);
+	assert_null(run);
+	const char *why = store_errmsg(s);
+	if (strstr(why, "run 2, trace 2: ") == NULL)
+		fail_msg("%s", why);
+	run = load(s, 1);
+	run_free(run);
+	store_close(s);
+	make_db(sc->path, "UPDATE traces SET bin = CAST('{\"target\": null}' AS BLOB) WHERE run_id = 1");
+	s = open_ok(sc->path, 0);
+	assert_int_equal(store_load_run(s, 1, &run), HW_ERR_MALFORMED);
+	assert_non_null(strstr(store_errmsg(s), "magic"));
+	store_close(s);
+}
+
+/* A trace the encoding refuses (a NaN RTT) is refused when added, with the reason. */
+static void test_refused_trace(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	struct hw_run *run = rich_run();
+	run->traces[1]->hops[1].replies[2].rtt_ms = 0.0 / 0.0;
+	int64_t id = 0;
+	assert_int_equal(store_save_run(s, run, &id), HW_ERR_INVAL);
+	const char *why = store_errmsg(s);
+	if (strstr(why, "a trace cannot be stored: hops[1].replies[2].rtt_ms") == NULL)
+		fail_msg("%s", why);
+	assert_int_equal(list(s, NULL).n, 0);
+	run_free(run);
+	store_close(s);
 }
 
 /* ---- several processes ---- */
@@ -1096,6 +1263,10 @@ int main(void)
 		T(test_truncated_and_corrupt),
 		T(test_newer_refused),
 		T(test_migration_v1),
+		T(test_migration_v2),
+		T(test_migration_bad_doc),
+		T(test_damaged_trace),
+		T(test_refused_trace),
 		T(test_concurrency),
 		T(test_killed_writer),
 		cmocka_unit_test(test_strerror),
