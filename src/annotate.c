@@ -10,6 +10,10 @@
  *
  * Everything runs on the caller's loop. Callbacks from the resolver complete entries,
  * entries complete jobs, jobs call the user: nothing here blocks or owns the loop.
+ *
+ * PTR names and Cymru records live in different zones, often behind different servers
+ * (a lame in-addr.arpa delegation says nothing about the AS zone), so each kind has a
+ * resolver and a give-up count of its own (struct dns).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,13 +72,19 @@ struct job {
 	struct job *prev, *next;
 };
 
+/* One kind of DNS lookup: PTR names, or Cymru origins and AS names. */
+struct dns {
+	hw_resolver_t *res;      /* NULL: not wanted, or given up */
+	unsigned failures;       /* lookups without an answer in a row */
+	bool *gave_up;           /* in the annotator's stats */
+};
+
 struct hw_annotator {
 	hw_loop_t *loop;
 	struct hw_annotate_opts opts;
 	char *zone;
-	hw_resolver_t *res;      /* NULL: no DNS (not wanted, or given up) */
+	struct dns ptr, cymru;
 	bool closing;
-	unsigned failures;       /* DNS lookups failed in a row */
 	struct entry **ebuckets;
 	size_t n_ebuckets, n_entries;
 	struct asrec **abuckets;
@@ -151,22 +161,31 @@ static void grow_asrecs(hw_annotator_t *a)
 
 /* ---- DNS outcomes ---- */
 
-/* The lookup outcome of a resolver status; counts failures toward giving DNS up. */
-static uint8_t outcome(hw_annotator_t *a, int status)
+/*
+ * The lookup outcome of a resolver status. Only lookups nobody answered (timeouts,
+ * refusals) count toward giving that kind of lookup up: a server that answers, even
+ * SERVFAIL, is there, and the next question may well be in a zone it serves.
+ */
+static uint8_t outcome(hw_annotator_t *a, struct dns *d, int status)
 {
 	if (status == HW_OK || status == HW_ERR_NOHOST) {
-		a->failures = 0;
+		d->failures = 0;
 		a->stats.answered++;
 		return status == HW_OK ? HW_LOOKUP_OK : HW_LOOKUP_NOTFOUND;
 	}
 	a->stats.failed++;
+	if (status != HW_ERR_AGAIN) {
+		if (status == HW_ERR_SERVFAIL || status == HW_ERR_MALFORMED)
+			d->failures = 0;
+		return HW_LOOKUP_FAILED;
+	}
 	/* Every lookup the resolver ends while closing reports here too: count only the
 	   ones that failed on their own. */
-	if (a->res != NULL && ++a->failures >= ANNOTATE_GIVE_UP) {
-		hw_resolver_t *res = a->res;
+	if (d->res != NULL && ++d->failures >= ANNOTATE_GIVE_UP) {
+		hw_resolver_t *res = d->res;
 		/* Unanswered lookups come back failed right after the current callback. */
-		a->res = NULL;
-		a->stats.gave_up = true;
+		d->res = NULL;
+		*d->gave_up = true;
 		resolver_close(res);
 	}
 	return HW_LOOKUP_FAILED;
@@ -307,7 +326,7 @@ static void on_asname(void *arg, int status, const struct hw_txt *recs, size_t n
 	char name[CYMRU_ASNAME_LEN];
 
 	r->pending = false;
-	r->status = outcome(a, status);
+	r->status = outcome(a, &a->cymru, status);
 	if (r->status == HW_LOOKUP_OK) {
 		r->status = HW_LOOKUP_NOTFOUND;
 		for (size_t i = 0; i < n; i++) {
@@ -348,12 +367,12 @@ static struct asrec *asrec_get(hw_annotator_t *a, uint32_t asn)
 	a->abuckets[b] = r;
 	if (++a->n_asrecs > a->n_abuckets)
 		grow_asrecs(a);
-	if (a->res == NULL) {
+	if (a->cymru.res == NULL) {
 		r->status = HW_LOOKUP_FAILED; /* DNS given up */
 		return r;
 	}
 	if (cymru_asname_qname(asn, a->zone, qname, sizeof(qname)) != HW_OK
-	    || resolver_txt(a->res, qname, on_asname, r) != HW_OK) {
+	    || resolver_txt(a->cymru.res, qname, on_asname, r) != HW_OK) {
 		r->status = HW_LOOKUP_FAILED;
 		return r;
 	}
@@ -393,7 +412,7 @@ static void on_ptr(void *arg, int status, const char *name)
 	char clean[256];
 
 	e->name_pending = false;
-	e->name_status = outcome(e->a, status);
+	e->name_status = outcome(e->a, &e->a->ptr, status);
 	if (e->name_status == HW_LOOKUP_OK) {
 		hw_text_clean((const unsigned char *)name, strlen(name), clean, sizeof(clean));
 		if ((e->name = strdup(clean)) == NULL)
@@ -409,7 +428,7 @@ static void on_origin(void *arg, int status, const struct hw_txt *recs, size_t n
 	struct hw_cymru_origin o;
 
 	e->asn_pending = false;
-	e->asn_status = outcome(a, status);
+	e->asn_status = outcome(a, &a->cymru, status);
 	if (e->asn_status == HW_LOOKUP_OK) {
 		const unsigned char *texts[16];
 		size_t lens[16], k = n < 16 ? n : 16;
@@ -452,12 +471,12 @@ static void entry_lookup_origin(hw_annotator_t *a, struct entry *e)
 	}
 	if (!a->opts.asn_dns || !cymru_scope(e->scope))
 		return;
-	if (a->res == NULL) {
+	if (a->cymru.res == NULL) {
 		e->asn_status = HW_LOOKUP_FAILED;
 		return;
 	}
 	if (cymru_origin_qname(&e->addr, a->zone, qname, sizeof(qname)) != HW_OK
-	    || resolver_txt(a->res, qname, on_origin, e) != HW_OK) {
+	    || resolver_txt(a->cymru.res, qname, on_origin, e) != HW_OK) {
 		e->asn_status = HW_LOOKUP_FAILED;
 		return;
 	}
@@ -469,7 +488,7 @@ static void entry_lookup_name(hw_annotator_t *a, struct entry *e)
 {
 	if (!a->opts.names)
 		return;
-	if (a->res == NULL || resolver_reverse(a->res, &e->addr, on_ptr, e) != HW_OK) {
+	if (a->ptr.res == NULL || resolver_reverse(a->ptr.res, &e->addr, on_ptr, e) != HW_OK) {
 		e->name_status = HW_LOOKUP_FAILED;
 		return;
 	}
@@ -584,6 +603,17 @@ void annotate_opts_default(struct hw_annotate_opts *o)
 	o->max_inflight = DEFAULT_INFLIGHT;
 }
 
+/* A resolver of its own for one kind of lookup. */
+static int dns_open(struct dns *d, hw_loop_t *loop, const struct hw_annotate_opts *opts)
+{
+	int rc;
+
+	if ((d->res = resolver_open(loop, opts->dns_server, opts->dns_timeout, &rc)) == NULL)
+		return rc;
+	return resolver_set_inflight(d->res, opts->max_inflight ? opts->max_inflight
+								 : DEFAULT_INFLIGHT);
+}
+
 hw_annotator_t *annotator_open(hw_loop_t *loop, const struct hw_annotate_opts *opts,
 			       int *status)
 {
@@ -609,13 +639,12 @@ hw_annotator_t *annotator_open(hw_loop_t *loop, const struct hw_annotate_opts *o
 		return annotator_close(a);
 	a->opts.asn_zone = a->zone;
 	a->opts.dns_server = NULL; /* borrowed only while opening */
-	if (opts->names || opts->asn_dns) {
-		a->res = resolver_open(loop, opts->dns_server, opts->dns_timeout, &rc);
-		if (a->res == NULL || (rc = resolver_set_inflight(a->res, opts->max_inflight
-							 ? opts->max_inflight : DEFAULT_INFLIGHT)) != HW_OK) {
-			*status = rc;
-			return annotator_close(a);
-		}
+	a->ptr.gave_up = &a->stats.gave_up_ptr;
+	a->cymru.gave_up = &a->stats.gave_up_asn;
+	if ((opts->names && (rc = dns_open(&a->ptr, loop, opts)) != HW_OK)
+	    || (opts->asn_dns && (rc = dns_open(&a->cymru, loop, opts)) != HW_OK)) {
+		*status = rc;
+		return annotator_close(a);
 	}
 	*status = HW_OK;
 	return a;
@@ -652,9 +681,10 @@ hw_annotator_t *annotator_close(hw_annotator_t *a)
 		return NULL;
 	a->closing = true;
 	/* Unanswered lookups come back failed, completing their entries and jobs. */
-	hw_resolver_t *res = a->res;
-	a->res = NULL;
-	resolver_close(res);
+	hw_resolver_t *ptr = a->ptr.res, *cymru = a->cymru.res;
+	a->ptr.res = a->cymru.res = NULL;
+	resolver_close(ptr);
+	resolver_close(cymru);
 	/* Every entry is complete now: what is left waits only for its timer. */
 	while (a->jobs != NULL)
 		job_finish(a->jobs);

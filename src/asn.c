@@ -603,9 +603,12 @@ static void origin_add(uint32_t *origins, unsigned *n, uint32_t asn)
 }
 
 /*
- * Parses an AS field: numbers and {sets} joined by '_' ("4837", "4837_4808",
- * "{4837,4808}", "4837_{4808,9929}"), in order, duplicates dropped, cut at
- * HW_ORIGINS_MAX. NULL when good, else why not ("" for plain bad syntax).
+ * Parses an AS field: numbers and {sets} joined by '_' or ',' ("4837", "4837_4808",
+ * "{4837,4808}", "4837_{4808,9929}", "4837,4808", "4837_4808,9929"), in order,
+ * duplicates dropped, cut at HW_ORIGINS_MAX. CAIDA's routeviews pfx2as README separates
+ * the origins of a multi-origin prefix with '_' and the members of an AS set with ',';
+ * its files write sets both bare and in braces. Every one counts as an origin. NULL when
+ * good, else why not ("" for plain bad syntax).
  */
 static const char *parse_origins(const char *p, const char *end, uint32_t *origins,
 				 unsigned *n)
@@ -644,7 +647,7 @@ static const char *parse_origins(const char *p, const char *end, uint32_t *origi
 		}
 		if (p == end)
 			return NULL;
-		if (*p != '_')
+		if (*p != '_' && *p != ',')
 			return "";
 		p++;
 	}

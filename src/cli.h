@@ -54,6 +54,17 @@ hw_store_t *cli_store_open(const char *store_path);
  */
 hw_store_t *cli_store_open_for_trace(const char *store_path);
 
+/* JSON run files larger than this are refused (a run of 100 000 traces is ~300 MB). */
+#define CLI_RUN_FILE_MAX ((size_t)1 << 30)
+
+/*
+ * Reads the whole of path ("-": standard input) into *buf, NUL-terminated (*len does not
+ * count the NUL); the caller frees it. Only regular files and pipes are read -- a device
+ * such as /dev/zero never ends -- and at most max bytes: more is refused. 0, or -1 after
+ * one cli_error line.
+ */
+int cli_read_file(const char *path, size_t max, char **buf, size_t *len);
+
 /* True when a RUN argument names a JSON run file: an existing file, "-", or a name ending in .json. */
 bool cli_is_run_file(const char *spec);
 
@@ -85,11 +96,12 @@ int cmd_import(int argc, char **argv);
 /* getopt_long values of the annotation options ('n' is -n). */
 enum {
 	ACLI_NO_ASN = 512, ACLI_ASN_TABLE, ACLI_AS_NAMES, ACLI_ASN_ZONE, ACLI_TRANSIT,
-	ACLI_DNS_SERVER, ACLI_DNS_TIMEOUT,
+	ACLI_DNS_SERVER, ACLI_DNS_TIMEOUT, ACLI_NO_DNS,
 };
 
 #define ANNOTATE_LONGOPTS                                                        \
 	{"no-asn", no_argument, NULL, ACLI_NO_ASN},                              \
+	{"no-dns", no_argument, NULL, ACLI_NO_DNS},                              \
 	{"asn-table", required_argument, NULL, ACLI_ASN_TABLE},                  \
 	{"as-names", required_argument, NULL, ACLI_AS_NAMES},                    \
 	{"asn-zone", required_argument, NULL, ACLI_ASN_ZONE},                    \

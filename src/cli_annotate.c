@@ -9,6 +9,7 @@
 
 #include <hopwatch/annotate.h>
 #include <hopwatch/cymru.h>
+#include <hopwatch/resolve.h>
 #include <hopwatch/status.h>
 
 #include "cli.h"
@@ -22,8 +23,9 @@ void annotate_cli_init(struct annotate_cli *c)
 }
 
 const char annotate_cli_usage[] =
-	"  -n                no DNS: no names, no AS over DNS (local tables still apply)\n"
-	"  --no-asn          no origin AS over DNS (names and local tables still apply)\n"
+	"  -n                no PTR names (AS lookups stay on: add --no-asn, or --no-dns)\n"
+	"  --no-asn          no origin AS or AS names over DNS (names, local tables still apply)\n"
+	"  --no-dns          no annotation DNS at all: -n and --no-asn (local tables still apply)\n"
 	"  --asn-table FILE  origin ASes from a CAIDA pfx2as table (first choice)\n"
 	"  --as-names FILE   AS names from CAIDA as-org2info or 'asn|name' lines\n"
 	"  --asn-zone ZONE   Team Cymru-format DNS zone (" CYMRU_ZONE ")\n"
@@ -78,10 +80,14 @@ int annotate_cli_option(struct annotate_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case 'n':
+		/* As traceroute and mtr: addresses, not names. */
 		c->opts.names = false;
-		c->opts.asn_dns = false;
 		return 1;
 	case ACLI_NO_ASN:
+		c->opts.asn_dns = false;
+		return 1;
+	case ACLI_NO_DNS:
+		c->opts.names = false;
 		c->opts.asn_dns = false;
 		return 1;
 	case ACLI_ASN_TABLE:
@@ -104,6 +110,12 @@ int annotate_cli_option(struct annotate_cli *c, int opt, const char *arg)
 		}
 		return 1;
 	case ACLI_DNS_SERVER:
+		/* Checked even when no DNS is wanted: a typo is said at once, not on the day
+		   DNS is turned back on. */
+		if (!resolver_server_ok(arg)) {
+			cli_error("--dns-server: '%s' is not ADDR, ADDR:PORT or [IPV6]:PORT", arg);
+			return -1;
+		}
 		c->opts.dns_server = arg;
 		return 1;
 	case ACLI_DNS_TIMEOUT:
@@ -179,11 +191,12 @@ void annotate_cli_stats(const struct hw_annotate_stats *st)
 
 	fprintf(stderr,
 		"annotate: addresses=%llu cache_hits=%llu ptr=%llu origin=%llu asname=%llu "
-		"answered=%llu failed=%llu%s\n",
+		"answered=%llu failed=%llu%s%s\n",
 		(unsigned long long)s.addresses, (unsigned long long)s.cache_hits,
 		(unsigned long long)s.ptr_queries, (unsigned long long)s.origin_queries,
 		(unsigned long long)s.asname_queries, (unsigned long long)s.answered,
-		(unsigned long long)s.failed, s.gave_up ? " dns_given_up" : "");
+		(unsigned long long)s.failed, s.gave_up_ptr ? " ptr_given_up" : "",
+		s.gave_up_asn ? " asn_given_up" : "");
 }
 
 void annotate_cli_free(struct annotate_cli *c)

@@ -1,10 +1,13 @@
 /*
- * `hopwatch annotate`: (re-)annotates a stored or imported run -- names, origin ASes, AS
- * names, the AS path of every trace -- with the same options as `hopwatch trace`, and
- * writes it again. Needs no privilege: it sends DNS questions only.
+ * `hopwatch annotate`: (re-)annotates a run -- names, origin ASes, AS names, the AS path
+ * of every trace -- with the same options as `hopwatch trace`, and writes it again. The
+ * run is any RUN the other commands take: a store id, latest, latest~N, or a JSON file
+ * ('-': standard input); --save keeps the result in the store as a new run. Needs no
+ * privilege: it sends DNS questions only.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include <hopwatch/loop.h>
 #include <hopwatch/output.h>
 #include <hopwatch/status.h>
+#include <hopwatch/store.h>
 
 #include "cli.h"
 
@@ -21,30 +25,46 @@ struct annotate_cmd {
 	const char *outfile;
 	bool json;
 	bool stats;
-	const char *infile;
+	bool save;
+	const char *store_path; /* --store; NULL: the default store */
+	const char *tag;
+	const char *spec;       /* the RUN argument */
 };
 
 static void annotate_usage(FILE *out)
 {
-	fputs("usage: hopwatch annotate [options] RUN.json\n"
-	      "  Reads a run (a hopwatch JSON document; '-' reads standard input), annotates\n"
-	      "  every trace again -- each reply's name, origin AS and AS name, each trace's AS\n"
-	      "  path and borders -- and writes it out. What the run had is replaced.\n"
+	fputs("usage: hopwatch annotate [options] RUN\n"
+	      "  Reads a run (RUN: a store id, latest, latest~N, or a JSON run file; '-' reads\n"
+	      "  standard input), annotates every trace again -- each reply's name, origin AS\n"
+	      "  and AS name, each trace's AS path and borders -- and writes it out. What the\n"
+	      "  run had is replaced.\n"
 	      "  --format json|text  output format (json)\n"
 	      "  -o FILE           write to FILE instead of standard output\n"
+	      "  --store PATH      the store RUN is read from and --save writes to (default as\n"
+	      "                    for 'hopwatch runs')\n"
+	      "  --save            keep the annotated run in the store as a new run (its id on\n"
+	      "                    stderr); the run is then written out only with -o\n"
+	      "  --tag TEXT        the saved run's label ('annotated from run N' by default)\n"
 	      "  --stats           print the lookup counters on stderr\n",
 	      out);
 	fputs(annotate_cli_usage, out);
-	fputs("  --transit replaces the run's own list; without it the run keeps its list.\n", out);
+	fputs("  --transit replaces the run's own list; without it the run keeps its list.\n"
+	      "  Exit status: 0 annotated and written (lookups that failed show as AS? or\n"
+	      "  \"failed\": they are no error), 2 trouble (bad option, a RUN or table that\n"
+	      "  cannot be read, unwritable output, a run that could not be stored).\n",
+	      out);
 }
 
-enum { OPT_FORMAT = 256, OPT_STATS, OPT_HELP };
+enum { OPT_FORMAT = 256, OPT_STATS, OPT_HELP, OPT_STORE, OPT_SAVE, OPT_TAG };
 
 static int parse_options(int argc, char **argv, struct annotate_cmd *c)
 {
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"stats", no_argument, NULL, OPT_STATS},
+		{"store", required_argument, NULL, OPT_STORE},
+		{"save", no_argument, NULL, OPT_SAVE},
+		{"tag", required_argument, NULL, OPT_TAG},
 		{"help", no_argument, NULL, OPT_HELP},
 		ANNOTATE_LONGOPTS,
 		{NULL, 0, NULL, 0},
@@ -61,6 +81,9 @@ static int parse_options(int argc, char **argv, struct annotate_cmd *c)
 		switch (ch) {
 		case 'o': c->outfile = optarg; break;
 		case OPT_STATS: c->stats = true; break;
+		case OPT_STORE: c->store_path = optarg; break;
+		case OPT_SAVE: c->save = true; break;
+		case OPT_TAG: c->tag = optarg; break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
 				cli_error("--format: '%s' is not text or json", optarg);
@@ -73,50 +96,16 @@ static int parse_options(int argc, char **argv, struct annotate_cmd *c)
 		}
 	}
 	if (argc - optind != 1) {
-		cli_error("annotate: give one run file, or - for standard input (try 'hopwatch annotate --help')");
+		cli_error("annotate: give one RUN (store id, latest, latest~N, a JSON file, or - "
+			  "for standard input; try 'hopwatch annotate --help')");
 		return -1;
 	}
-	c->infile = argv[optind];
+	if (c->tag != NULL && !c->save) {
+		cli_error("annotate: --tag labels the run --save keeps; add --save");
+		return -1;
+	}
+	c->spec = argv[optind];
 	return 0;
-}
-
-/* The whole of a file (or stdin for "-"); NULL after an error line. */
-static char *read_all(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (f == NULL) {
-		cli_error("cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n == cap) {
-			char *more = realloc(buf, cap = cap ? cap * 2 : 65536);
-			if (more == NULL) {
-				cli_error("out of memory reading %s", path);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = more;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				cli_error("cannot read %s: %s", path, strerror(errno));
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	*len = n;
-	return buf;
 }
 
 struct progress {
@@ -185,36 +174,66 @@ static int write_run(const struct annotate_cmd *c, const struct hw_run *run, FIL
 	return 0;
 }
 
+/* Keeps the annotated run in the store as a new run; -1 after an error line. */
+static int save_run(const struct annotate_cmd *c, struct hw_run *run)
+{
+	char from[64] = "annotated";
+	int64_t id;
+
+	if (run->id > 0)
+		snprintf(from, sizeof(from), "annotated from run %" PRId64, run->id);
+	char *tag = strdup(c->tag != NULL ? c->tag : from);
+	if (tag == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	free(run->tag);
+	run->tag = tag;
+	hw_store_t *store = cli_store_open_for_trace(c->store_path);
+	if (store == NULL)
+		return -1;
+	int rc = store_save_run(store, run, &id);
+	if (rc != HW_OK)
+		cli_error("run not stored: %s", store_errmsg(store));
+	store_close(store);
+	if (rc != HW_OK)
+		return -1;
+	fprintf(stderr, "hopwatch: annotated run saved as run %" PRId64 "\n", id);
+	return 0;
+}
+
+/* Writes the run to -o FILE or standard output; an exit status. */
+static int output(const struct annotate_cmd *c, const struct hw_run *run)
+{
+	FILE *out = stdout;
+	int status = EXIT_OK;
+
+	if (c->outfile != NULL && strcmp(c->outfile, "-") != 0 &&
+	    (out = fopen(c->outfile, "w")) == NULL) {
+		cli_error("cannot write %s: %s", c->outfile, strerror(errno));
+		return EXIT_TROUBLE;
+	}
+	if (write_run(c, run, out) != 0)
+		status = EXIT_TROUBLE;
+	if (out != stdout && fclose(out) != 0 && status == EXIT_OK) {
+		cli_error("writing %s: %s", c->outfile, strerror(errno));
+		status = EXIT_TROUBLE;
+	}
+	return status;
+}
+
 static int annotate_main(struct annotate_cmd *c, int argc, char **argv)
 {
-	char err[512];
-	size_t len;
 	struct hw_run *run = NULL;
 	int status = EXIT_TROUBLE;
 
 	if (parse_options(argc, argv, c) != 0 || annotate_cli_load(&c->ann) != 0)
 		return EXIT_TROUBLE;
-	char *text = read_all(c->infile, &len);
-	if (text == NULL)
+	if ((run = cli_load_run(c->spec, c->store_path)) == NULL)
 		return EXIT_TROUBLE;
-	int rc = json_read_run(text, len, &run, err, sizeof(err));
-	free(text);
-	if (rc != HW_OK) {
-		cli_error("%s: %s", c->infile, err);
-		return EXIT_TROUBLE;
-	}
-	FILE *out = stdout;
-	if (annotate_cli_transit(&c->ann, run) == 0 && annotate_run(c, run) == 0) {
-		if (c->outfile != NULL && strcmp(c->outfile, "-") != 0 &&
-		    (out = fopen(c->outfile, "w")) == NULL)
-			cli_error("cannot write %s: %s", c->outfile, strerror(errno));
-		else if (write_run(c, run, out) == 0)
-			status = EXIT_OK;
-		if (out != NULL && out != stdout && fclose(out) != 0 && status == EXIT_OK) {
-			cli_error("writing %s: %s", c->outfile, strerror(errno));
-			status = EXIT_TROUBLE;
-		}
-	}
+	if (annotate_cli_transit(&c->ann, run) == 0 && annotate_run(c, run) == 0 &&
+	    (!c->save || save_run(c, run) == 0))
+		status = c->save && c->outfile == NULL ? EXIT_OK : output(c, run);
 	run_free(run);
 	return status;
 }

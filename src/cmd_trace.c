@@ -330,6 +330,9 @@ static int resolve_names(const struct trace_cli *c, hw_loop_t *loop, struct hw_t
 		if (lookups[i].status == HW_ERR_NOHOST) {
 			cli_error("unknown host %s", list->v[i].name);
 			rc = -1;
+		} else if (lookups[i].status == HW_ERR_SERVFAIL) {
+			cli_error("cannot resolve %s: DNS server failure", list->v[i].name);
+			rc = -1;
 		} else if (lookups[i].status != HW_OK) {
 			cli_error("cannot resolve %s: no answer from DNS", list->v[i].name);
 			rc = -1;

@@ -52,13 +52,15 @@ static void usage(FILE *out)
 	      "  show [options] RUN          one run (RUN: id, latest, latest~N or a JSON file)\n"
 	      "  diff [options] [OLD NEW]    what changed between two runs, where paths broke\n"
 	      "  import [options] RUN.json   keep a JSON run document in the store\n"
-	      "  annotate [options] RUN.json names, origin ASes and AS paths for a stored run\n"
+	      "  annotate [options] RUN      names, origin ASes and AS paths for a run, again\n"
+	      "                              (--save keeps the result as a new stored run)\n"
 	      "  help                        this text; `hopwatch COMMAND --help` for options\n"
 	      "  version                     print the version\n"
 	      "\n"
 	      "exit status: 0 every trace reached its destination, 1 some trace stopped\n"
 	      "before it, 2 trouble (bad usage, unknown host, no privilege, I/O error);\n"
-	      "diff: 0 nothing changed, 1 something changed, 2 trouble\n",
+	      "diff: 0 nothing changed, 1 something changed, 2 trouble;\n"
+	      "runs, show, import, annotate: 0 done, 2 trouble\n",
 	      out);
 }
 

@@ -20,6 +20,16 @@
  * go through ours, so a refusal is seen: after the c-ares call that saw one, every
  * question still out is cancelled and fails at once (the one server we have refuses).
  *
+ * c-ares 1.18 folds outcomes we want apart: a PTR lookup that found nothing in DNS ends
+ * with ENOTFOUND whether the server said NXDOMAIN, failed (SERVFAIL) or never answered,
+ * and a query whose every try got SERVFAIL ends with ECONNREFUSED, as one refused. A
+ * server that answers is alive, one that does not is not: callers give up on the second
+ * only. So every UDP answer c-ares reads through our socket calls leaves its question and
+ * rcode behind (`last`); c-ares ends a lookup right after reading the answer that ends it,
+ * so when `last` holds the lookup's own question it tells what ended it (told_apart).
+ * Answers over TCP (after a truncated one) are not read that way: a PTR lookup that ends
+ * there without a name counts as unanswered.
+ *
  * Re-entrancy: callers' callbacks run inside ares_process_fd and may start lookups or close
  * the resolver. `depth` counts our frames on the stack; closing inside one only marks the
  * resolver, and the outermost frame destroys it on the way out. Lookups are only ever
@@ -34,8 +44,10 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -105,6 +117,10 @@ struct hw_resolver {
 	size_t max_inflight;        /* at most this many in c-ares */
 	size_t inflight;            /* lookups c-ares holds */
 	size_t waiting;             /* of those, the ones not yet answered */
+	/* The last UDP answer read in this c-ares call: question (lower case) and rcode. */
+	bool last_valid;
+	uint8_t last_rcode;
+	char last_qname[NS_MAXDNAME];
 };
 
 /* ---- status ---- */
@@ -129,8 +145,14 @@ static int status_of(int ares_status)
 		return HW_ERR_MALFORMED;
 	case ARES_ENOMEM:
 		return HW_ERR_NOMEM;
+	case ARES_ESERVFAIL:
+	case ARES_ENOTIMP:
+	case ARES_EFORMERR:
+		/* The server is there and answers: it failed this question (a lame zone). */
+		return HW_ERR_SERVFAIL;
 	default:
-		/* Timeouts, server failures and refusals, cancellation: worth another try later. */
+		/* Timeouts, refusals (DNS REFUSED, nothing listening), cancellation: no server
+		   that serves us, worth another try later. */
 		return HW_ERR_AGAIN;
 	}
 }
@@ -281,6 +303,69 @@ static void answer_numeric(struct lookup *lk, struct hw_addr *addr)
 
 static void destroy(hw_resolver_t *r);
 static void on_ares_timer(void *arg);
+/* The question of a reverse lookup: "4.3.2.1.in-addr.arpa", or the nibbles in ip6.arpa. */
+static void reverse_qname(const struct hw_addr *a, char *out, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (a->family == AF_INET) {
+		snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa", a->a[3], a->a[2], a->a[1], a->a[0]);
+		return;
+	}
+	for (int i = 15; i >= 0 && o + 4 < len; i--) {
+		out[o++] = hex[a->a[i] & 15];
+		out[o++] = '.';
+		out[o++] = hex[a->a[i] >> 4];
+		out[o++] = '.';
+	}
+	snprintf(out + o, len - o, "ip6.arpa");
+}
+
+/* True when the last answer read was for qname (compared without case or final dot). */
+static bool last_is(const hw_resolver_t *r, const char *qname)
+{
+	size_t n = strlen(qname);
+
+	if (n > 0 && qname[n - 1] == '.')
+		n--;
+	return r->last_valid && strlen(r->last_qname) == n && strncasecmp(r->last_qname, qname, n) == 0;
+}
+
+/*
+ * The status of a lookup c-ares ended with ares_status, told apart with the last answer
+ * read (see the top of this file). Lookups c-ares ends within the call that starts them
+ * (hosts file, bad names) read no answer and keep c-ares' word.
+ */
+static int told_apart(const struct lookup *lk, int ares_status)
+{
+	const hw_resolver_t *r = lk->r;
+	char qname[NS_MAXDNAME];
+
+	if (lk->starting)
+		return status_of(ares_status);
+	if (lk->kind == K_PTR && ares_status == ARES_ENOTFOUND) {
+		reverse_qname(&lk->rev, qname, sizeof(qname));
+		if (!last_is(r, qname))
+			return HW_ERR_AGAIN; /* no answer: c-ares' own tries timed out */
+		switch (r->last_rcode) {
+		case ns_r_noerror:
+		case ns_r_nxdomain:
+			return HW_ERR_NOHOST;
+		case ns_r_servfail:
+		case ns_r_notimpl:
+		case ns_r_formerr:
+			return HW_ERR_SERVFAIL;
+		default:
+			return HW_ERR_AGAIN;
+		}
+	}
+	if (lk->kind != K_PTR && ares_status == ARES_ECONNREFUSED && last_is(r, lk->name)
+	    && (r->last_rcode == ns_r_servfail || r->last_rcode == ns_r_notimpl))
+		return HW_ERR_SERVFAIL;
+	return status_of(ares_status);
+}
+
 static void on_addrinfo(void *arg, int ares_status, int timeouts, struct ares_addrinfo *ai);
 static void on_hostent(void *arg, int ares_status, int timeouts, struct hostent *host);
 static void on_txt(void *arg, int ares_status, int timeouts, unsigned char *abuf, int alen);
@@ -414,6 +499,7 @@ static void on_ares_timer(void *arg)
 
 	r->timer = 0;
 	enter(r);
+	r->last_valid = false;
 	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 	leave(r);
 }
@@ -423,6 +509,7 @@ static void on_fd(int fd, unsigned events, void *arg)
 	hw_resolver_t *r = arg;
 
 	enter(r);
+	r->last_valid = false;
 	ares_process_fd(r->ch, (events & HW_EV_READ) ? fd : ARES_SOCKET_BAD,
 			(events & HW_EV_WRITE) ? fd : ARES_SOCKET_BAD);
 	leave(r);
@@ -472,7 +559,7 @@ static void completed(struct lookup *lk, struct answer *ans)
 static void on_addrinfo(void *arg, int ares_status, int timeouts, struct ares_addrinfo *ai)
 {
 	struct lookup *lk = arg;
-	struct answer ans = {.status = status_of(ares_status)};
+	struct answer ans = {.status = told_apart(lk, ares_status)};
 
 	(void)timeouts;
 	if (ans.status == HW_OK)
@@ -484,7 +571,7 @@ static void on_addrinfo(void *arg, int ares_status, int timeouts, struct ares_ad
 static void on_hostent(void *arg, int ares_status, int timeouts, struct hostent *host)
 {
 	struct lookup *lk = arg;
-	struct answer ans = {.status = status_of(ares_status)};
+	struct answer ans = {.status = told_apart(lk, ares_status)};
 
 	(void)timeouts;
 	if (ans.status == HW_OK && (host == NULL || host->h_name == NULL || host->h_name[0] == '\0'))
@@ -538,7 +625,7 @@ static int collect_txt(const unsigned char *abuf, int alen, struct answer *ans)
 static void on_txt(void *arg, int ares_status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct lookup *lk = arg;
-	struct answer ans = {.status = status_of(ares_status)};
+	struct answer ans = {.status = told_apart(lk, ares_status)};
 
 	(void)timeouts;
 	if (ans.status == HW_OK)
@@ -710,6 +797,14 @@ static bool parse_server(const char *s, struct hw_addr *a, int *port)
 	       && parse_port(colon + 1, port);
 }
 
+bool resolver_server_ok(const char *server)
+{
+	struct hw_addr a;
+	int port;
+
+	return server != NULL && parse_server(server, &a, &port);
+}
+
 static int set_server(hw_resolver_t *r, const struct hw_addr *a, int port)
 {
 	struct ares_addr_port_node node;
@@ -746,6 +841,37 @@ static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_sockle
 	return connect(fd, sa, len);
 }
 
+/* Notes the question and rcode of a UDP answer (a response with one question). */
+static void note_answer(hw_resolver_t *r, const uint8_t *p, size_t n)
+{
+	size_t off = 12, out = 0;
+
+	r->last_valid = false;
+	if (n < 12 || !(p[2] & 0x80) || p[4] != 0 || p[5] != 1)
+		return;
+	for (;;) {
+		uint8_t len;
+		if (off >= n || (len = p[off++]) > 63) /* a pointer, or cut short */
+			return;
+		if (len == 0)
+			break;
+		if (off + len > n || out + len + 2 > sizeof(r->last_qname))
+			return;
+		if (out > 0)
+			r->last_qname[out++] = '.';
+		for (uint8_t i = 0; i < len; i++) {
+			char c = (char)p[off + i];
+			if (c == '\0')
+				return;
+			r->last_qname[out++] = c;
+		}
+		off += len;
+	}
+	r->last_qname[out] = '\0';
+	r->last_rcode = p[3] & 0x0f;
+	r->last_valid = true;
+}
+
 static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
 				  struct sockaddr *from, ares_socklen_t *fromlen, void *data)
 {
@@ -755,6 +881,11 @@ static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int f
 
 	if (n < 0 && errno == ECONNREFUSED)
 		r->refused = true;
+	/* c-ares reads UDP with an address, TCP (length, then message) without. */
+	if (n > 0)
+		r->last_valid = false;
+	if (n > 0 && from != NULL)
+		note_answer(r, buf, (size_t)n);
 	return n;
 }
 

@@ -24,8 +24,6 @@
 #include "cli.h"
 
 #define STORE_SUBPATH "hopwatch/runs.db"
-/* JSON run files larger than this are refused (a run of 100 000 traces is ~300 MB). */
-#define RUN_FILE_MAX (1024L * 1024 * 1024)
 
 /* Root started by sudo: the invoking user's ids (as net_drop_privileges reads them). */
 static bool sudo_user(uid_t *uid, gid_t *gid)
@@ -200,50 +198,89 @@ bool cli_is_run_file(const char *spec)
 	       (stat(spec, &sb) == 0 && !S_ISDIR(sb.st_mode));
 }
 
-/* Reads a whole file (or standard input for "-"); NULL after cli_error. */
-static char *slurp(const char *path, size_t *len)
+int cli_read_file(const char *path, size_t max, char **buf, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (f == NULL) {
-		cli_error("cannot read %s: %s", path, strerror(errno));
-		return NULL;
+	bool is_stdin = strcmp(path, "-") == 0;
+	const char *what = is_stdin ? "standard input" : path;
+	struct stat sb;
+
+	*buf = NULL;
+	*len = 0;
+	/* Checked before opening: opening a device may itself do something. */
+	if (!is_stdin && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
+		cli_error("%s: not a regular file or a pipe", path);
+		return -1;
 	}
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_error("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Room for one byte more than the file has (or than max): the read that sees the
+	   end, or the byte too many. */
 	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	while (buf != NULL) {
-		if (n == cap) {
-			char *more = cap < (size_t)RUN_FILE_MAX ? realloc(buf, cap * 2) : NULL;
-			if (more == NULL) {
-				free(buf);
-				buf = NULL;
+	bool too_big = false;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		too_big = (uintmax_t)sb.st_size > max;
+		cap = (size_t)sb.st_size + 1;
+	}
+	if (cap > max + 1)
+		cap = max + 1;
+	char *b = NULL;
+	const char *why = NULL;
+	while (!too_big) {
+		if (b == NULL || n == cap) {
+			if (b != NULL && cap > max) {
+				too_big = true;
 				break;
 			}
-			buf = more;
-			cap *= 2;
+			size_t want = b == NULL ? cap : cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			char *nb = realloc(b, want + 1);
+			if (nb == NULL) {
+				why = "out of memory";
+				break;
+			}
+			b = nb;
+			cap = want;
 		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
+		ssize_t got = read(fd, b + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			why = strerror(errno);
+		if (got <= 0)
 			break;
+		n += (size_t)got;
 	}
-	bool failed = buf == NULL || ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (failed) {
-		cli_error("cannot read %s: %s", path, buf == NULL ? "too large or out of memory"
-								 : strerror(errno));
-		free(buf);
-		return NULL;
+	if (!is_stdin)
+		close(fd);
+	if (too_big) {
+		char size[32];
+		if (max >= (1u << 30) && max % (1u << 30) == 0)
+			snprintf(size, sizeof(size), "%zu GiB", max >> 30);
+		else if (max >= (1u << 20) && max % (1u << 20) == 0)
+			snprintf(size, sizeof(size), "%zu MiB", max >> 20);
+		else
+			snprintf(size, sizeof(size), "%zu bytes", max);
+		cli_error("%s: larger than %s, the most hopwatch reads", what, size);
 	}
+	else if (why != NULL)
+		cli_error("cannot read %s: %s", what, why);
+	if (too_big || why != NULL) {
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
 	*len = n;
-	return buf;
+	return 0;
 }
 
 static struct hw_run *load_file(const char *path)
 {
 	size_t len;
-	char *text = slurp(path, &len);
-	if (text == NULL)
+	char *text;
+	if (cli_read_file(path, CLI_RUN_FILE_MAX, &text, &len) != 0)
 		return NULL;
 	char err[256];
 	struct hw_run *run = NULL;

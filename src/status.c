@@ -16,6 +16,7 @@ const char *hw_strerror(int status)
 	case HW_ERR_NOHOST: return "unknown host";
 	case HW_ERR_IO: return "input/output error";
 	case HW_ERR_AGAIN: return "try again";
+	case HW_ERR_SERVFAIL: return "server failure";
 	}
 	return "unknown error";
 }

@@ -43,8 +43,10 @@
  *   border: hop 7 → 9  AS4837 → AS131279  (198.18.7.1 → 198.18.9.1)  [transit]
  *
  * In brackets: the origin AS (others of a multi-origin prefix after '/') and the short
- * name of the first; "AS?" when the lookup failed or timed out, "no AS" when the source
- * knows none; the scope of special-purpose addresses whose AS is unknown.
+ * name of the first (the handle of a Cymru name, "CHINA169-BACKBONE", else the name,
+ * "China Unicom", cut to 24 characters); "AS?" when the lookup failed or timed out, "no
+ * AS" when the source knows none; the scope of special-purpose addresses whose AS is
+ * unknown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +58,10 @@
 
 /* Room for any mark hw_reply_mark writes ("!F-4294967295"). */
 #define MARK_LEN 16
-/* The longest AS name shown in text (bytes); JSON keeps it whole. */
-#define SHORT_NAME_LEN 24
+/* The widest AS name shown in text, in characters (JSON keeps it whole), and the bytes
+   that takes at most: 4 a character, the NUL. */
+#define SHORT_NAME_CHARS 24
+#define SHORT_NAME_BYTES (SHORT_NAME_CHARS * 4 + 1)
 
 /* ---- annotation ---- */
 
@@ -80,32 +84,69 @@ static bool is_transit(const struct as_view *v, uint32_t asn)
 }
 
 /*
- * The name to show: the handle of a Cymru-style name ("CHINA169-BACKBONE CHINA UNICOM
- * ..." -> "CHINA169-BACKBONE": a first word without lower case), else the name, cut to
- * SHORT_NAME_LEN bytes at a character boundary.
+ * The length of the handle of a Team Cymru-style AS name, "HANDLE description, CC"
+ * ("CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN", "AMAZON-02, US"): a first
+ * word of capitals, digits and '-' with a '-' or a digit in it, then more words. 0 when
+ * name has another shape ("China Unicom", "CHINA UNICOM", as-org2info names).
  */
-static void short_name(const char *name, char *out, size_t len)
+static size_t cymru_handle(const char *name)
 {
-	size_t n = strcspn(name, " ,"), i;
-	bool handle = name[n] != '\0';
+	size_t n = strcspn(name, " ,");
+	bool letter = false, mark = false;
 
-	for (i = 0; i < n && handle; i++)
-		handle = !(name[i] >= 'a' && name[i] <= 'z');
-	if (!handle)
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (c >= 'A' && c <= 'Z')
+			letter = true;
+		else if ((c >= '0' && c <= '9') || c == '-')
+			mark = true;
+		else if (c != '_' && c != '.')
+			return 0;
+	}
+	const char *rest = name + n;
+	while (*rest == ' ' || *rest == ',')
+		rest++;
+	return letter && mark && *rest != '\0' ? n : 0;
+}
+
+/*
+ * The name to show (out has SHORT_NAME_BYTES): the handle of a Cymru-style name, else the
+ * name; longer than SHORT_NAME_CHARS characters, it is cut at a character boundary and
+ * ends with "…".
+ */
+static void short_name(const char *name, char *out)
+{
+	size_t n = cymru_handle(name), chars = 0, cut = 0;
+
+	if (n == 0)
 		n = strlen(name);
-	if (n >= len)
-		n = len - 1;
-	/* Back off UTF-8 continuation bytes so no character is cut. */
-	while (n > 0 && name[n] != '\0' && ((unsigned char)name[n] & 0xc0) == 0x80)
-		n--;
-	memcpy(out, name, n);
-	out[n] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (((unsigned char)name[i] & 0xc0) == 0x80)
+			continue;
+		/* When too long, "…" takes the place of the last character. */
+		if (++chars == SHORT_NAME_CHARS)
+			cut = i;
+	}
+	if (chars <= SHORT_NAME_CHARS && n < SHORT_NAME_BYTES) {
+		memcpy(out, name, n);
+		out[n] = '\0';
+		return;
+	}
+	/* Bytes that are no UTF-8 could be too many for their characters. */
+	if (chars < SHORT_NAME_CHARS || cut > SHORT_NAME_BYTES - 4)
+		cut = SHORT_NAME_BYTES - 4;
+	while (cut > 0 && ((unsigned char)name[cut] & 0xc0) == 0x80)
+		cut--;
+	while (cut > 0 && (name[cut - 1] == ' ' || name[cut - 1] == ','))
+		cut--;
+	memcpy(out, name, cut);
+	memcpy(out + cut, "\xe2\x80\xa6", 4); /* "…" and the NUL */
 }
 
 /* " [AS4837 CHINA169]", " [AS?]", " [private]", or nothing. */
 static void write_info(const struct hw_addr_info *info, FILE *out)
 {
-	char name[SHORT_NAME_LEN + 1];
+	char name[SHORT_NAME_BYTES];
 	bool scope = info->scope != HW_SCOPE_PUBLIC && info->n_origins == 0;
 	bool as = info->n_origins > 0 || info->asn_status == HW_LOOKUP_FAILED
 		  || info->asn_status == HW_LOOKUP_NOTFOUND;
@@ -120,7 +161,7 @@ static void write_info(const struct hw_addr_info *info, FILE *out)
 		for (unsigned i = 1; i < info->n_origins && i < HW_ORIGINS_MAX; i++)
 			fprintf(out, "/%lu", (unsigned long)info->origins[i]);
 		if (info->as_name != NULL) {
-			short_name(info->as_name, name, sizeof(name));
+			short_name(info->as_name, name);
 			fprintf(out, " %s", name);
 		}
 	} else if (info->asn_status == HW_LOOKUP_FAILED) {

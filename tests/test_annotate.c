@@ -11,6 +11,8 @@
  *   198.18.4.N   nothing: NXDOMAIN for PTR and origin
  *   198.18.5.N   PTR, origin 64505, whose AS name is NXDOMAIN
  *   198.18.7.N   never answered
+ *   198.18.8.N   PTR SERVFAIL (a lame reverse zone), origin 64508
+ *   198.18.9.N   PTR r.N.nine.test, origin SERVFAIL
  *   198.19.N.M   PTR hM-N.many.test, origin 64600 + N (for the in-flight test)
  *   2001:db8::N  PTR v6-N.test, origin6 64506
  */
@@ -37,6 +39,7 @@
 
 #define T_PTR 12
 #define T_TXT 16
+#define RCODE_SERVFAIL 2
 #define RCODE_NXDOMAIN 3
 #define MAX_NAMES 4096
 #define MAX_HELD 4096
@@ -62,6 +65,7 @@ struct server {
 	uint64_t hold_us;
 	struct held *held;
 	int n_held, max_held;
+	int held_ptr, max_held_ptr, max_held_txt; /* of each kind */
 	int64_t flush_timer;
 };
 
@@ -183,6 +187,13 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 		static const char *const nets[] = {NULL, "one", "two", "three", NULL, "five"};
 		if (o[0] == 198 && o[1] == 18 && o[2] == 7)
 			return -1;
+		if (o[0] == 198 && o[1] == 18 && o[2] == 8)
+			goto servfail;
+		if (o[0] == 198 && o[1] == 18 && o[2] == 9) {
+			snprintf(buf, sizeof(buf), "r%u.nine.test", o[3]);
+			*len = put_ptr(out, buf);
+			return 1;
+		}
 		if (o[0] == 198 && o[1] == 19) {
 			snprintf(buf, sizeof(buf), "h%u-%u.many.test", o[3], o[2]);
 			*len = put_ptr(out, buf);
@@ -200,6 +211,12 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 	} else if (qtype == T_TXT && v4_owner(name, "origin.asn.test", o)) {
 		if (o[0] == 198 && o[1] == 18 && o[2] == 7)
 			return -1;
+		if (o[0] == 198 && o[1] == 18 && o[2] == 8) {
+			*len = put_txt(out, "64508 | 198.18.8.0/24 | ZZ | lab | 2024-01-01");
+			return 1;
+		}
+		if (o[0] == 198 && o[1] == 18 && o[2] == 9)
+			goto servfail;
 		if (o[0] == 198 && o[1] == 19) {
 			snprintf(buf, sizeof(buf), "%u | 198.19.%u.0/24 | ZZ | lab | 2024-01-01",
 				 64600 + o[2], o[2]);
@@ -240,6 +257,9 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 	}
 nx:
 	*rcode = RCODE_NXDOMAIN;
+	return 0;
+servfail:
+	*rcode = RCODE_SERVFAIL;
 	return 0;
 }
 
@@ -304,6 +324,7 @@ static void flush_held(void *arg)
 	for (int i = 0; i < s->n_held; i++)
 		answer(s, s->held[i].q, s->held[i].n, &s->held[i].from);
 	s->n_held = 0;
+	s->held_ptr = 0;
 }
 
 static void on_query(int fd, unsigned events, void *arg)
@@ -336,9 +357,14 @@ static void on_query(int fd, unsigned events, void *arg)
 		assert_true(s->n_held < MAX_HELD);
 		memcpy(s->held[s->n_held].q, q, (size_t)n);
 		s->held[s->n_held].n = (size_t)n;
+		s->held_ptr += qtype == T_PTR;
 		s->held[s->n_held++].from = from;
 		if (s->n_held > s->max_held)
 			s->max_held = s->n_held;
+		if (s->held_ptr > s->max_held_ptr)
+			s->max_held_ptr = s->held_ptr;
+		if (s->n_held - s->held_ptr > s->max_held_txt)
+			s->max_held_txt = s->n_held - s->held_ptr;
 		if (s->flush_timer == 0)
 			s->flush_timer = loop_timer(s->loop, hw_now_us() + s->hold_us, flush_held, s);
 	}
@@ -649,7 +675,8 @@ static void test_silent(void **state)
 	assert_int_equal(i->asn_status, HW_LOOKUP_FAILED);
 	assert_null(i->name);
 	annotator_stats(f.a, &st);
-	assert_true(st.gave_up);
+	assert_true(st.gave_up_ptr);
+	assert_true(st.gave_up_asn);
 	assert_int_equal(st.answered, 0);
 	/* Given up: later traces fail at once, asking nobody. */
 	int before = f.server.queries;
@@ -717,13 +744,63 @@ static void test_timeout_mixed(void **state)
 	assert_string_equal(info(t, "198.18.1.1")->name, "r1.one.test");
 	assert_int_equal(info(t, "198.18.2.1")->origins[0], 64502);
 	annotator_stats(f.a, &st);
-	assert_false(st.gave_up);
+	assert_false(st.gave_up_ptr);
+	assert_false(st.gave_up_asn);
 	assert_int_equal(st.failed, 2);
 	trace_free(t);
 	fixture_close(&f);
 }
 
-/* Held answers show how many questions are out at once: never more than max_inflight. */
+/*
+ * A lame zone answers SERVFAIL for every question in it: the server is alive, so that
+ * gives up neither that kind of lookup nor the other. 50 PTRs fail while their origins
+ * and AS names are all found; then 50 origins fail while their names are all found.
+ */
+static void test_servfail(void **state)
+{
+	enum { N = 50 };
+	const char *hops[N];
+	char text[N][32];
+	struct fixture f;
+	struct hw_annotate_stats st;
+
+	(void)state;
+	fixture_init(&f);
+	fixture_open(&f);
+	for (int net = 8; net <= 9; net++) {
+		for (int k = 0; k < N; k++) {
+			snprintf(text[k], sizeof(text[k]), "198.18.%d.%d", net, k + 1);
+			hops[k] = text[k];
+		}
+		struct hw_trace *t = make_trace(hops, N);
+		annotate(&f, &t, 1, 10);
+		assert_true(f.last_us - f.start_us < 500000);
+		for (int k = 0; k < N; k++) {
+			const struct hw_addr_info *i = info(t, hops[k]);
+			if (net == 8) {
+				assert_int_equal(i->name_status, HW_LOOKUP_FAILED);
+				assert_int_equal(i->asn_status, HW_LOOKUP_OK);
+				assert_int_equal(i->origins[0], 64508);
+				assert_string_equal(i->as_name, "LAB-64508 Lab network 64508");
+			} else {
+				char want[32];
+				snprintf(want, sizeof(want), "r%d.nine.test", k + 1);
+				assert_int_equal(i->name_status, HW_LOOKUP_OK);
+				assert_string_equal(i->name, want);
+				assert_int_equal(i->asn_status, HW_LOOKUP_FAILED);
+			}
+		}
+		trace_free(t);
+	}
+	annotator_stats(f.a, &st);
+	assert_false(st.gave_up_ptr);
+	assert_false(st.gave_up_asn);
+	assert_int_equal(st.failed, 2 * N);
+	fixture_close(&f);
+}
+
+/* Held answers show how many questions are out at once: never more than max_inflight of
+   each kind. */
 static void test_inflight(void **state)
 {
 	enum { N = 600 };
@@ -745,8 +822,11 @@ static void test_inflight(void **state)
 	struct hw_trace *t2 = make_trace(hops + 255, 255);
 	struct hw_trace *v[2] = {t, t2};
 	annotate(&f, v, 2, 30);
-	assert_true(f.server.max_held <= 50);
-	assert_true(f.server.max_held >= 40);
+	assert_true(f.server.max_held_ptr <= 50);
+	assert_true(f.server.max_held_ptr >= 40);
+	assert_true(f.server.max_held_txt <= 50);
+	assert_true(f.server.max_held_txt >= 40);
+	assert_true(f.server.max_held <= 100);
 	/* 510 addresses, 3 ASes: every question asked once, every answer arrived. */
 	assert_int_equal(f.server.queries, 510 * 2 + 3);
 	assert_string_equal(info(t2, "198.19.2.110")->name, "h110-2.many.test");
@@ -882,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_timeout_mixed),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_servfail),
 		cmocka_unit_test(test_inflight),
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_reannotate_and_close),

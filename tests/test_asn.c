@@ -364,6 +364,9 @@ static void test_load(void **state)
 		   "1.1.1.0\t24\t4837_{4808,9929}\n"
 		   "1.2.3.0\t24\t{1,2}_{3,4}_5\n"
 		   "1.2.4.0\t24\t7_7_{7,8}\n"
+		   "1.2.5.0\t24\t4837,4808\n"
+		   "1.2.6.0\t24\t4837_4808,9929\n"
+		   "1.2.7.0\t24\t{1,2},3_4\n"
 		   "   # indented comment\n"
 		   "  \t \n"
 		   "2001:db8::\t32\t64496\n"
@@ -371,8 +374,12 @@ static void test_load(void **state)
 		   "8.8.8.0 24 15169\n"
 		   "9.9.9.0  \t 24 \t 19281  \n"
 		   "3.0.0.0\t8\t16509"); /* no final newline */
-	assert_int_equal(asn_table_size(t), 11);
+	assert_int_equal(asn_table_size(t), 14);
 	assert_string_equal(who(t, "1.0.0.1"), "13335/24");
+	/* Bare AS sets, alone and mixed with MOAS. */
+	assert_string_equal(who(t, "1.2.5.1"), "4837_4808/24");
+	assert_string_equal(who(t, "1.2.6.1"), "4837_4808_9929/24");
+	assert_string_equal(who(t, "1.2.7.1"), "1_2_3_4/24");
 	assert_string_equal(who(t, "1.0.5.1"), "38803_56203/22");
 	assert_string_equal(who(t, "1.0.100.1"), "18144_2516/18");
 	assert_string_equal(who(t, "1.1.1.1"), "4837_4808_9929/24");
@@ -387,7 +394,7 @@ static void test_load(void **state)
 	/* The largest AS number there is, and a later file replacing an earlier one. */
 	load_ok(t, "1.0.0.0\t24\t4294967295\n");
 	assert_string_equal(who(t, "1.0.0.1"), "4294967295/24");
-	assert_int_equal(asn_table_size(t), 11);
+	assert_int_equal(asn_table_size(t), 14);
 	asn_table_free(t);
 }
 
@@ -454,7 +461,11 @@ static const struct bad_case bad_lines[] = {
 	{"1.0.0.0\t24\t{}", "bad AS '{}'"},
 	{"1.0.0.0\t24\t{1,2", "bad AS '{1,2'"},
 	{"1.0.0.0\t24\t{1,}", "bad AS '{1,}'"},
-	{"1.0.0.0\t24\t1,2", "bad AS '1,2'"},
+	{"1.0.0.0\t24\t1,", "bad AS '1,'"},
+	{"1.0.0.0\t24\t,1", "bad AS ',1'"},
+	{"1.0.0.0\t24\t1,,2", "bad AS '1,,2'"},
+	{"1.0.0.0\t24\t1_,2", "bad AS '1_,2'"},
+	{"1.0.0.0\t24\t1,2,0", "bad AS '1,2,0': AS 0 is reserved"},
 	{"1.0.0.0\t24\t{1}{2}", "bad AS '{1}{2}'"},
 	{"1.0.0.0\t24\t13335\t15169", "trailing garbage '15169'"},
 	{"1.0.0.0\t24\t13335 # comment", "trailing garbage '# comment'"},

@@ -1444,6 +1444,50 @@ static void test_text_annotation(void **state)
 	run_free(run);
 }
 
+/* AS names in text: a Cymru handle alone, any other name whole, a long one cut with "…". */
+static void test_text_as_names(void **state)
+{
+	static const struct {
+		const char *as_name, *shown;
+	} cases[] = {
+		{"CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN", "CHINA169-BACKBONE"},
+		{"AMAZON-02, US", "AMAZON-02"},
+		{"LAB-EDGE", "LAB-EDGE"},
+		/* as-org2info names, and Cymru names without a handle. */
+		{"China Unicom", "China Unicom"},
+		{"CHINA UNICOM", "CHINA UNICOM"},
+		{"GOOGLE, US", "GOOGLE, US"},
+		{"China Unicom Beijing Province Network", "China Unicom Beijing Pr\u2026"},
+		{"CHINA UNICOM China169 Backbone, CN", "CHINA UNICOM China169 B\u2026"},
+		/* Exactly 24 characters: whole; cut at a blank: no blank before the "…". */
+		{"abcdefghijklmnopqrstuvwx", "abcdefghijklmnopqrstuvwx"},
+		{"Korea Telecom Broadband Network", "Korea Telecom Broadband\u2026"},
+		/* Characters, not bytes: 24 accented letters fit, nothing is cut inside one. */
+		{"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		 "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9",
+		 "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+		 "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"},
+		{"Soci\u00e9t\u00e9 Fran\u00e7aise du Radiot\u00e9l\u00e9phone",
+		 "Soci\u00e9t\u00e9 Fran\u00e7aise du Ra\u2026"},
+	};
+	static const uint32_t cu[] = {4837};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct hw_run *run = rich_run();
+		struct hw_trace *t = run->traces[0];
+		char want[256];
+		annotate_addr(t, "198.18.1.1", NULL, HW_LOOKUP_NOTFOUND, cu, 1, cases[k].as_name,
+			      HW_LOOKUP_OK);
+		char *text = capture_text(t);
+		snprintf(want, sizeof(want), " 1  198.18.1.1 [AS4837 %s]  0.052 ms", cases[k].shown);
+		if (strstr(text, want) == NULL)
+			fail_msg("%s: want '%s' in\n%s", cases[k].as_name, want, text);
+		free(text);
+		run_free(run);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1466,6 +1510,7 @@ int main(void)
 		cmocka_unit_test(test_json_annotation_rejects),
 		cmocka_unit_test(test_json_annotation_from_replies),
 		cmocka_unit_test(test_text_annotation),
+		cmocka_unit_test(test_text_as_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

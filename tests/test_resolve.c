@@ -520,7 +520,7 @@ static void test_nxdomain(void **state)
 	run_wait(&run, 5);
 	assert_int_equal(res[0].status, HW_ERR_NOHOST);
 	assert_int_equal(res[1].status, HW_ERR_NOHOST);
-	assert_int_equal(res[2].status, HW_ERR_AGAIN);
+	assert_int_equal(res[2].status, HW_ERR_SERVFAIL);
 	assert_int_equal(res[3].status, HW_ERR_AGAIN);
 	assert_int_equal(res[4].status, HW_ERR_MALFORMED);
 	/* All quickly: no waiting for a timeout. */

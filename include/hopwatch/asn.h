@@ -30,7 +30,8 @@ int asn_table_insert(hw_asn_table_t *table, const struct hw_addr *prefix, unsign
 
 /*
  * Loads pfx2as lines ("prefix<TAB>length<TAB>AS", AS being "4837", multi-origin
- * "4837_4808", or a set "{4837,4808}"; blank lines and '#' comments skipped) from text
+ * "4837_4808", a set "{4837,4808}" or "4837,4808", or mixes "4837_4808,9929"; every AS
+ * named is an origin; blank lines and '#' comments skipped) from text
  * (len bytes; name is used in messages). On a bad line nothing after it is loaded,
  * HW_ERR_MALFORMED is returned and err holds "NAME:LINE: reason".
  */

@@ -7,6 +7,7 @@
 #ifndef HOPWATCH_RESOLVE_H
 #define HOPWATCH_RESOLVE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +21,10 @@ typedef struct hw_resolver hw_resolver_t;
  * for, in the order to try them (RFC 6724, as getaddrinfo sorts); they are borrowed for the
  * duration of the call only. On error n is 0 and status is
  *   HW_ERR_NOHOST  the name does not exist (NXDOMAIN) or has no address of that family
- *   HW_ERR_AGAIN   no answer in time, a server failure or refusal, or the resolver closed
+ *   HW_ERR_AGAIN   no answer in time, a refusal (DNS REFUSED, nothing listening), or the
+ *                  resolver closed
+ *   HW_ERR_SERVFAIL  the server answered that it failed (SERVFAIL, NOTIMP, FORMERR),
+ *                  after c-ares' own tries
  *   HW_ERR_INVAL   the name cannot be looked up (not a valid name)
  *   HW_ERR_MALFORMED  the server's answer made no sense
  *   HW_ERR_NOMEM
@@ -39,6 +43,9 @@ typedef void (*hw_resolve_cb)(void *arg, int status, const struct hw_addr *addrs
  */
 hw_resolver_t *resolver_open(hw_loop_t *loop, const char *server, double timeout_s,
 			     int *status);
+
+/* True when server is a server resolver_open takes: "ADDR", "ADDR:PORT", "[IPV6]:PORT". */
+bool resolver_server_ok(const char *server);
 
 /*
  * Looks up name (family AF_INET, AF_INET6 or AF_UNSPEC for both). A numeric name is

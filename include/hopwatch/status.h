@@ -16,6 +16,7 @@ enum hw_status {
 	HW_ERR_NOHOST = -9,      /* a name did not resolve */
 	HW_ERR_IO = -10,         /* reading or writing a file failed */
 	HW_ERR_AGAIN = -11,      /* nothing to read now */
+	HW_ERR_SERVFAIL = -12,   /* a server answered, but that it failed (DNS SERVFAIL) */
 };
 
 /* A one-line, lower-case description of a status (never NULL). */

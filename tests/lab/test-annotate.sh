@@ -5,7 +5,9 @@
 # from the truth file. hopwatch trace --dns-server asks it; every hop's name and AS must
 # match the truth, in JSON and text, with the AS path and borders (--transit). Then a DNS
 # server that never answers (the trace still ends promptly, every lookup "failed"), a
-# local pfx2as table with -n (no DNS at all), and `hopwatch annotate` on a stored run.
+# local pfx2as table with --no-dns (no DNS at all) and with -n (no PTR, AS names still
+# asked), and `hopwatch annotate` on a JSON file, on the store's latest run (--save) and
+# on a run id. (What annotate refuses is checked without the network: tests/cli.)
 . "$(dirname "$0")/lib.sh"
 require_hopwatch
 command -v dnsmasq >/dev/null || skip "dnsmasq not installed (tools/setup installs dnsmasq-base)"
@@ -127,19 +129,31 @@ expect "silent DNS server: no name, no asn in replies" \
 hw trace --dns-server "$SILENT" --dns-timeout 1 "$(addr d 4)" >"$WORK/silent.txt" 2>&1
 expect "silent DNS server: text says AS?" grep -q '^ 1  198.18.1.2 \[benchmark, AS?\]' "$WORK/silent.txt"
 
-# A local pfx2as table with -n: its ASes, no DNS question at all. hopwatch reads it after
-# giving up root (as nobody here): it must be readable by the user.
+# A local pfx2as table with --no-dns: its ASes, no DNS question at all. hopwatch reads it
+# after giving up root (as nobody here): it must be readable by the user.
 chmod o+x "$WORK"
 chmod o+r "$WORK/pfx2as.txt"
 before=$(grep -c 'query\[' "$WORK/dnsmasq.log")
 res="$WORK/table.json"
-hwjson "$res" -n --asn-table "$WORK/pfx2as.txt" --dns-server "$DNS" "$(addr d 6)"
+hwjson "$res" --no-dns --asn-table "$WORK/pfx2as.txt" --dns-server "$DNS" "$(addr d 6)"
 after=$(grep -c 'query\[' "$WORK/dnsmasq.log")
-expect "-n --asn-table: no DNS question ($((after - before)))" [ "$after" = "$before" ]
+expect "--no-dns --asn-table: no DNS question ($((after - before)))" [ "$after" = "$before" ]
 got=$(jres "$res" '[.traces[0].hops[].replies[0].asn] | map(tostring) | join(" ")')
-expect "-n --asn-table: ASes from the table ($got)" [ "$got" = "65002 65000 65003 65003" ]
-expect "-n --asn-table: names not asked" \
+expect "--no-dns --asn-table: ASes from the table ($got)" [ "$got" = "65002 65000 65003 65003" ]
+expect "--no-dns --asn-table: names not asked" \
 	[ "$(jres "$res" '[.traces[0].addresses[] | select(.name_status != "none")] | length')" = 0 ]
+
+# -n is names only, as in traceroute: no PTR question, but the AS lookups still go out
+# (origins over DNS, or with a table the AS names of its ASes).
+before_ptr=$(grep -c 'query\[PTR\]' "$WORK/dnsmasq.log")
+before_txt=$(grep -c 'query\[TXT\]' "$WORK/dnsmasq.log")
+res_n="$WORK/names-off.json"
+hwjson "$res_n" -n --dns-server "$DNS" --asn-zone "$ZONE" "$(addr d 4)"
+ptr=$(($(grep -c 'query\[PTR\]' "$WORK/dnsmasq.log") - before_ptr))
+txt=$(($(grep -c 'query\[TXT\]' "$WORK/dnsmasq.log") - before_txt))
+expect "-n: no PTR question ($ptr), AS questions still asked ($txt)" [ "$ptr" = 0 -a "$txt" -gt 0 ]
+expect "-n: every hop has its AS and AS name, no name" \
+	[ "$(jres "$res_n" '[.traces[0].hops[].replies[] | select(.asn == null or .as_name == null or .name != null)] | length')" = 0 ]
 
 # hopwatch annotate: the stored run gets its names and DNS ASes; the table run's file
 # read back keeps its annotation.
@@ -152,5 +166,24 @@ expect "annotate: --transit AS4837 in the run" [ "$(jres "$out" '.transit | tost
 if annotation_ok "$out"; then ok "annotate: names and ASes of the stored run match the truth"
 else not_ok "annotate: annotation differs"; show "$out.bad" "$out.err"; fi
 timeout 30 "$HOPWATCH" annotate -n --no-asn --asn-table "$WORK/pfx2as.txt" --format text - <"$res" >"$WORK/reread.txt" 2>&1
-expect "annotate -n from stdin, text: table ASes shown" grep -q ' \[AS65000\] ' "$WORK/reread.txt"
+expect "annotate -n --no-asn from stdin, text: table ASes shown" grep -q ' \[AS65000\] ' "$WORK/reread.txt"
+
+# annotate latest: the store's newest run (the -n run above, without names),
+# annotated again over DNS and kept as a new run.
+old_id=$("$HOPWATCH" runs --format json --limit 1 | jq -r '.[0].id')
+timeout 30 ip netns exec "$V" "$HOPWATCH" annotate --dns-server "$DNS" --asn-zone "$ZONE" \
+	--save latest >"$WORK/save.out" 2>"$WORK/save.err"
+rc=$?
+expect "annotate --save latest: exit status $rc, expected 0" [ "$rc" = 0 ]
+expect "annotate --save without -o writes no document" [ ! -s "$WORK/save.out" ]
+new_id=$("$HOPWATCH" runs --format json --limit 1 | jq -r '.[0].id')
+expect "annotate --save: says 'saved as run $new_id'" grep -q "saved as run $new_id\$" "$WORK/save.err"
+expect "annotate --save: new run $new_id after run $old_id" [ "$new_id" -gt "$old_id" ]
+tag=$("$HOPWATCH" runs --format json --limit 1 | jq -r '.[0].tag')
+expect "annotate --save: tagged '$tag'" [ "$tag" = "annotated from run $old_id" ]
+"$HOPWATCH" show latest --format json -o "$WORK/saved.json" 2>"$WORK/saved.err"
+if annotation_ok "$WORK/saved.json"; then ok "annotate --save: the stored run carries names and ASes matching the truth"
+else not_ok "annotate --save: stored annotation differs"; show "$WORK/saved.json.bad" "$WORK/save.err"; fi
+"$HOPWATCH" annotate --no-dns --asn-table "$WORK/pfx2as.txt" --format text "$old_id" >"$WORK/byid.txt" 2>&1
+expect "annotate by store id $old_id, text: table ASes shown" grep -q "^as path: AS65002 1 → AS65000 2 → AS65003 3-4$" "$WORK/byid.txt"
 finish

@@ -47,7 +47,7 @@ for fam in 4 6; do
 done
 
 res="$WORK/out.json"
-hw trace -n -o "$res" "$dst" >"$WORK/o.stdout" 2>"$WORK/o.err"
+hw trace --no-dns -o "$res" "$dst" >"$WORK/o.stdout" 2>"$WORK/o.err"
 expect "-o FILE.json: exit status $HW_RC, expected 0" [ "$HW_RC" = 0 ]
 if [ -s "$res" ] && jq -e '.schema == "hopwatch-run"' "$res" >/dev/null 2>&1; then
 	ok "-o FILE.json writes a hopwatch-run JSON document"
@@ -57,7 +57,7 @@ else
 	not_ok "-o FILE.json: no JSON document in $res"
 fi
 
-hw trace -n "$dst" >"$WORK/text.out" 2>&1
+hw trace --no-dns "$dst" >"$WORK/text.out" 2>&1
 r1=$(node_addr r1 v-r1 4)
 if grep -Eq "^ *1 +$r1 " "$WORK/text.out"; then ok "text output: hop 1 is r1 ($r1)"; else not_ok "text output: no '1  $r1'"; show "$WORK/text.out"; fi
 finish

@@ -43,7 +43,7 @@ res="$WORK/s.json"
 hwjson "$res" -s "$src" "$dst"
 hwcheck "-s $src: right interfaces, completed" "$res" 0
 expect "-s $src: src recorded" [ "$(jres "$res" '.traces[0].src')" = "$src" ]
-hw trace -n -s 198.18.99.1 "$dst" >"$WORK/s-bad.out" 2>"$WORK/s-bad.err"
+hw trace --no-dns -s 198.18.99.1 "$dst" >"$WORK/s-bad.out" 2>"$WORK/s-bad.err"
 expect "-s 198.18.99.1 (not an address of the vantage): exit status $HW_RC, expected 2" [ "$HW_RC" = 2 ]
 
 # probes on the wire = probes_sent

@@ -23,7 +23,7 @@ for fam in 4 6; do
 		done
 	done
 	res="$WORK/silent-$fam-text.txt"
-	hw trace -n -"$fam" "$dst" >"$res" 2>&1
+	hw trace --no-dns -"$fam" "$dst" >"$res" 2>&1
 	if grep -Eq "^ *${stl%% *} +\* +\* +\*" "$res"; then
 		ok "silent IPv$fam text output shows '* * *' at TTL ${stl%% *}"
 	else
