@@ -55,6 +55,8 @@
 #include <hopwatch/resolve.h>
 #include <hopwatch/status.h>
 
+#include "dnsmsg.h"
+
 #define DNS_PORT 53
 #define TIMEOUT_MAX_S 86400.0
 /*
@@ -844,32 +846,7 @@ static int sock_connect(ares_socket_t fd, const struct sockaddr *sa, ares_sockle
 /* Notes the question and rcode of a UDP answer (a response with one question). */
 static void note_answer(hw_resolver_t *r, const uint8_t *p, size_t n)
 {
-	size_t off = 12, out = 0;
-
-	r->last_valid = false;
-	if (n < 12 || !(p[2] & 0x80) || p[4] != 0 || p[5] != 1)
-		return;
-	for (;;) {
-		uint8_t len;
-		if (off >= n || (len = p[off++]) > 63) /* a pointer, or cut short */
-			return;
-		if (len == 0)
-			break;
-		if (off + len > n || out + len + 2 > sizeof(r->last_qname))
-			return;
-		if (out > 0)
-			r->last_qname[out++] = '.';
-		for (uint8_t i = 0; i < len; i++) {
-			char c = (char)p[off + i];
-			if (c == '\0')
-				return;
-			r->last_qname[out++] = c;
-		}
-		off += len;
-	}
-	r->last_qname[out] = '\0';
-	r->last_rcode = p[3] & 0x0f;
-	r->last_valid = true;
+	r->last_valid = dnsmsg_question(p, n, r->last_qname, sizeof(r->last_qname), &r->last_rcode);
 }
 
 static ares_ssize_t sock_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
