@@ -191,7 +191,7 @@ int cmd_runs(int argc, char **argv)
 			l.json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h': runs_usage(stdout); return EXIT_OK;
-		default: runs_usage(stderr); return EXIT_TROUBLE;
+		default: return cli_bad_option("runs", argv, "", longopts);
 		}
 	}
 	if (optind < argc) {

@@ -152,9 +152,10 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
+	static const char shortopts[] = "46P:p:f:m:q:w:g:N:s:t:o:n";
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "46P:p:f:m:q:w:g:N:s:t:o:n", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int taken = annotate_cli_option(&c->ann, ch, optarg);
 		if (taken < 0)
 			return -1;
@@ -232,7 +233,7 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 			}
 			break;
 		case OPT_HELP: trace_usage(stdout); exit(EXIT_OK);
-		default: trace_usage(stderr); return -1;
+		default: cli_bad_option("trace", argv, shortopts, longopts); return -1;
 		}
 	}
 	const char *why;

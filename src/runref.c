@@ -1,8 +1,10 @@
 /*
  * RUN arguments and the store's place: what every subcommand that reads runs shares.
  *
- * A RUN is a store id ("12"), "latest", "latest~N", or a JSON run file (a path that
- * exists, "-", or one ending in .json). The store lives in the invoking user's data
+ * A RUN is a store reference when it looks like one: an id ("12"), "latest" or
+ * "latest~N", even when a file of that name is in the current directory (./12 names the
+ * file). Otherwise it is a JSON run file: "-" (standard input), a path with a '/', a name
+ * ending in .json, or any other name that exists. The store lives in the invoking user's data
  * directory; under sudo that is SUDO_UID's, not root's, and what a trace creates there
  * is handed to that user.
  */
@@ -24,7 +26,8 @@
 #include "cli.h"
 
 #define STORE_SUBPATH "hopwatch/runs.db"
-/* JSON run files larger than this are refused (a run of 100 000 traces is ~300 MB). */
+/* JSON run files larger than this are refused before reading (a run of 100 000 traces is
+ * ~300 MB as `trace -o` writes it). */
 #define RUN_FILE_MAX (1024L * 1024 * 1024)
 
 /* Root started by sudo: the invoking user's ids (as net_drop_privileges reads them). */
@@ -193,23 +196,68 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+bool cli_is_store_ref(const char *spec)
+{
+	if (strncmp(spec, "latest", 6) == 0) {
+		if (spec[6] == '\0')
+			return true;
+		if (spec[6] != '~' || spec[7] == '\0')
+			return false;
+		spec += 7;
+	}
+	if (*spec == '\0')
+		return false;
+	for (; *spec != '\0'; spec++)
+		if (*spec < '0' || *spec > '9')
+			return false;
+	return true;
+}
+
 bool cli_is_run_file(const char *spec)
 {
 	struct stat sb;
-	return strcmp(spec, "-") == 0 || ends_with(spec, ".json") ||
-	       (stat(spec, &sb) == 0 && !S_ISDIR(sb.st_mode));
+	if (strcmp(spec, "-") == 0 || strchr(spec, '/') != NULL || ends_with(spec, ".json"))
+		return true;
+	/* "12" is run 12 even when a file of that name is here: ./12 names the file. */
+	return !cli_is_store_ref(spec) && stat(spec, &sb) == 0;
 }
 
-/* Reads a whole file (or standard input for "-"); NULL after cli_error. */
+/*
+ * Reads a whole run file (or standard input for "-"); NULL after cli_error. Only a
+ * regular file (or what "-" gives) of at most RUN_FILE_MAX bytes, judged before reading:
+ * a directory, /dev/zero or a FIFO are refused, not read.
+ */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (f == NULL) {
+	bool is_stdin = strcmp(path, "-") == 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused. */
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0) {
 		cli_error("cannot read %s: %s", path, strerror(errno));
+		if (fd >= 0 && !is_stdin)
+			close(fd);
+		return NULL;
+	}
+	const char *refused = NULL;
+	if (!is_stdin && S_ISDIR(sb.st_mode))
+		refused = "is a directory";
+	else if (!is_stdin && !S_ISREG(sb.st_mode))
+		refused = "is not a regular file";
+	else if (S_ISREG(sb.st_mode) && sb.st_size > RUN_FILE_MAX)
+		refused = "is larger than a run file may be (1 GiB)";
+	if (refused != NULL || (!is_stdin && fcntl(fd, F_SETFL, 0) != 0)) {
+		if (refused != NULL)
+			cli_error("RUN '%s' %s", path, refused);
+		else
+			cli_error("cannot read %s: %s", path, strerror(errno));
+		if (!is_stdin)
+			close(fd);
 		return NULL;
 	}
 	size_t cap = 65536, n = 0;
 	char *buf = malloc(cap);
+	int err = 0;
 	while (buf != NULL) {
 		if (n == cap) {
 			char *more = cap < (size_t)RUN_FILE_MAX ? realloc(buf, cap * 2) : NULL;
@@ -221,17 +269,20 @@ static char *slurp(const char *path, size_t *len)
 			buf = more;
 			cap *= 2;
 		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			err = got < 0 ? errno : 0;
 			break;
+		}
+		n += (size_t)got;
 	}
-	bool failed = buf == NULL || ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (failed) {
+	if (!is_stdin)
+		close(fd);
+	if (buf == NULL || err != 0) {
 		cli_error("cannot read %s: %s", path, buf == NULL ? "too large or out of memory"
-								 : strerror(errno));
+								 : strerror(err));
 		free(buf);
 		return NULL;
 	}
@@ -286,7 +337,12 @@ struct hw_run *cli_load_run(const char *spec, const char *store_path)
 	int64_t id;
 	struct hw_run *run = NULL;
 	if (resolve_id(s, spec, &id) == 0 && store_load_run(s, id, &run) != HW_OK) {
-		cli_error("%s", store_errmsg(s));
+		struct stat sb;
+		/* The rule may surprise whoever meant a file called 12: say how to name it. */
+		if (stat(spec, &sb) == 0)
+			cli_error("%s (the file %s here is ./%s)", store_errmsg(s), spec, spec);
+		else
+			cli_error("%s", store_errmsg(s));
 		run = NULL;
 	}
 	store_close(s);

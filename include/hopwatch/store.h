@@ -14,7 +14,7 @@
 typedef struct hw_store hw_store_t;
 
 /* The schema version this library writes (PRAGMA user_version). */
-#define HW_STORE_SCHEMA 3
+#define HW_STORE_SCHEMA 4
 
 /*
  * Store statuses, beyond those of status.h (HW_ERR_NOMEM, HW_ERR_INVAL, HW_ERR_IO...).

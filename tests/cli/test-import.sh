@@ -63,7 +63,7 @@ done
 refused "a bad address" "bad-addr.json: traces\[0\]" "$corpus/bad-addr.json"
 refused "a newer document" "newer" "$corpus/newer-version.json"
 refused "a missing file" "cannot read" "$WORK/nothing.json"
-refused "a run id" "not a JSON run file" 12
+refused "a run id" "12 names a stored run, not a file" 12
 refused "no file" "which file"
 refused "two files" "one file at a time" "$corpus/rich.json" "$corpus/empty.json"
 echo "1..$n"
