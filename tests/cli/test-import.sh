@@ -52,7 +52,7 @@ expect "diff of two imports of one file: no change, exit 0 ($RC)" [ "$RC" = 0 ]
 hw diff --store "$S"
 expect "diff without runs finds the two comparable imports ($RC)" [ "$RC" = 0 ]
 
-for f in multipath-perpacket ipv6-tcp minimal-udp empty; do
+for f in multipath-perpacket ipv6-tcp minimal-udp empty annotated; do
 	hw import --store "$S" "$corpus/$f.json"
 	id=$(sed -n 's/^run \([0-9]*\):.*/\1/p' "$WORK/out")
 	"$HOPWATCH" show "$id" --store "$S" --format json >"$WORK/s.json"
