@@ -2,6 +2,7 @@
 #ifndef HOPWATCH_CLI_H
 #define HOPWATCH_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,15 @@
 
 /* Prints "hopwatch: <message>" as one line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Says, in one line, what was wrong with the option getopt_long has just refused with '?'
+ * ("hopwatch: CMD: unrecognized option '--bogus' (see 'hopwatch CMD --help')"; a missing
+ * or unwanted argument likewise); shortopts and longopts as given to getopt_long, which
+ * must not print (main sets opterr = 0). Returns EXIT_TROUBLE.
+ */
+int cli_bad_option(const char *cmd, char **argv, const char *shortopts,
+		   const struct option *longopts);
 
 /* Parses a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
 int cli_number(const char *text, long min, long max, long *out);
@@ -65,12 +75,19 @@ hw_store_t *cli_store_open_for_trace(const char *store_path);
  */
 int cli_read_file(const char *path, size_t max, char **buf, size_t *len);
 
-/* True when a RUN argument names a JSON run file: an existing file, "-", or a name ending in .json. */
+/* True when a RUN argument looks like a store reference: digits, "latest", "latest~N". */
+bool cli_is_store_ref(const char *spec);
+
+/*
+ * True when a RUN argument names a JSON run file: "-", a path with a '/', a name ending in
+ * .json, or another existing name that is not a store reference (a file called "12" is
+ * ./12). Files are refused when read if not regular (a directory, /dev/zero) or over 1 GiB.
+ */
 bool cli_is_run_file(const char *spec);
 
 /*
  * Loads the run a RUN argument names (store id, "latest", "latest~N", JSON file path, "-"
- * for standard input); store_path NULL = the default store. NULL after printing one clear
+ * for standard input; cli_is_run_file tells them apart); store_path NULL = the default store. NULL after printing one clear
  * line on stderr (cli_error).
  */
 struct hw_run *cli_load_run(const char *spec, const char *store_path);

@@ -92,7 +92,7 @@ static int parse_options(int argc, char **argv, struct annotate_cmd *c)
 			c->json = strcmp(optarg, "json") == 0;
 			break;
 		case OPT_HELP: annotate_usage(stdout); exit(EXIT_OK);
-		default: annotate_usage(stderr); return -1;
+		default: cli_bad_option("annotate", argv, "no:", longopts); return -1;
 		}
 	}
 	if (argc - optind != 1) {

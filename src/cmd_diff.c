@@ -94,7 +94,7 @@ static int parse_options(int argc, char **argv, struct diff_cli *c)
 			}
 			break;
 		case OPT_HELP: diff_usage(stdout); exit(EXIT_OK);
-		default: diff_usage(stderr); return -1;
+		default: cli_bad_option("diff", argv, "o:", longopts); return -1;
 		}
 	}
 	if (argc - optind != 0 && argc - optind != 2) {

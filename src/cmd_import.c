@@ -37,7 +37,7 @@ int cmd_import(int argc, char **argv)
 		case 'T': tag = optarg; break;
 		case 'S': store_path = optarg; break;
 		case 'h': import_usage(stdout); return EXIT_OK;
-		default: import_usage(stderr); return EXIT_TROUBLE;
+		default: return cli_bad_option("import", argv, "", longopts);
 		}
 	}
 	if (argc - optind != 1) {
@@ -48,7 +48,11 @@ int cmd_import(int argc, char **argv)
 	const char *file = argv[optind];
 	/* Only a file: a run id here would copy a stored run into the store again. */
 	if (!cli_is_run_file(file)) {
-		cli_error("import: %s is not a JSON run file", file);
+		if (cli_is_store_ref(file))
+			cli_error("import: %s names a stored run, not a file (a file of that name: "
+				  "./%s)", file, file);
+		else
+			cli_error("import: %s is not a JSON run file", file);
 		return EXIT_TROUBLE;
 	}
 	struct hw_run *run = cli_load_run(file, NULL);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,13 +85,21 @@ static int parse_since(const char *text, uint64_t now_us, uint64_t *out)
 	return 0;
 }
 
-/* "2026-11-24T22:30:00Z" (runs are listed to the second). */
-static const char *utc_time(uint64_t us, char *buf, size_t len)
+/*
+ * "2026-11-24T22:30:00Z" for the table (to the second); with micro, the run document's
+ * form ("2026-11-24T22:30:00.123456Z", as `show --format json` gives "start").
+ */
+static const char *utc_time(uint64_t us, bool micro, char *buf, size_t len)
 {
 	time_t t = (time_t)(us / 1000000u);
 	struct tm tm;
-	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	size_t n = gmtime_r(&t, &tm) != NULL ? strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) : 0;
+	if (n == 0)
 		snprintf(buf, len, "?");
+	else if (micro)
+		snprintf(buf + n, len - n, ".%06uZ", (unsigned)(us % 1000000u));
+	else
+		snprintf(buf + n, len - n, "Z");
 	return buf;
 }
 
@@ -111,7 +120,7 @@ static int print_text(struct lister *l, const struct hw_run_summary *r)
 		 r->sources ? " (" : "", r->sources ? r->sources : "", r->sources ? ")" : "");
 	snprintf(done, sizeof(done), "%zu/%zu", r->n_completed, r->n_traces);
 	printf("%-6" PRId64 " %-20s  %-32s %-6s %-5zu %-16s %s\n", r->id,
-	       utc_time(r->start_unix_us, when, sizeof(when)), vantage,
+	       utc_time(r->start_unix_us, false, when, sizeof(when)), vantage,
 	       r->method ? r->method : "-", r->n_traces, r->tag ? r->tag : "-", done);
 	return 0;
 }
@@ -126,7 +135,7 @@ static int add_json(struct lister *l, const struct hw_run_summary *r)
 	char when[32];
 	json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
 			      "id", (json_int_t)r->id,
-			      "start", utc_time(r->start_unix_us, when, sizeof(when)),
+			      "start", utc_time(r->start_unix_us, true, when, sizeof(when)),
 			      "vantage", str_or_null(r->vantage),
 			      "sources", str_or_null(r->sources),
 			      "tool", str_or_null(r->tool),
@@ -191,7 +200,7 @@ int cmd_runs(int argc, char **argv)
 			l.json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h': runs_usage(stdout); return EXIT_OK;
-		default: runs_usage(stderr); return EXIT_TROUBLE;
+		default: return cli_bad_option("runs", argv, "", longopts);
 		}
 	}
 	if (optind < argc) {

@@ -73,7 +73,7 @@ int cmd_show(int argc, char **argv)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'h': show_usage(stdout); return EXIT_OK;
-		default: show_usage(stderr); return EXIT_TROUBLE;
+		default: return cli_bad_option("show", argv, "o:", longopts);
 		}
 	}
 	if (argc - optind != 1) {

@@ -84,8 +84,9 @@ static void trace_usage(FILE *out)
 	      "  --pick first|random  which address of each /LEN to trace (first)\n"
 	      "  --seed N          seed of --pick random (0): same seed, same addresses\n"
 	      "  --max-targets N   refuse to expand to more targets (65536)\n"
-	      	      	      "  --store PATH      keep the run in this store (default: $HOPWATCH_STORE, else\n"
-	      "                    ~/.local/share/hopwatch/runs.db; see 'hopwatch runs')\n"
+	      "  --store PATH      keep the run in this store (default: $HOPWATCH_STORE, else\n"
+	      "                    $XDG_DATA_HOME/hopwatch/runs.db, ~/.local/share/hopwatch/runs.db;\n"
+	      "                    under sudo the invoking user's; see docs/store.md)\n"
 	      "  --no-store        do not keep the run\n"
 	      "  --tag TEXT        label the run (hopwatch runs --tag TEXT)\n"
 	      "  --stats           print probe, packet and annotation counters on stderr\n"
@@ -164,9 +165,10 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
+	static const char shortopts[] = "46P:p:f:m:q:w:g:N:s:t:o:n";
 	int ch;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "46P:p:f:m:q:w:g:N:s:t:o:n", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int taken = annotate_cli_option(&c->ann, ch, optarg);
 		if (taken < 0)
 			return -1;
@@ -250,7 +252,7 @@ static int parse_options(int argc, char **argv, struct trace_cli *c)
 			}
 			break;
 		case OPT_HELP: trace_usage(stdout); exit(EXIT_OK);
-		default: trace_usage(stderr); return -1;
+		default: cli_bad_option("trace", argv, shortopts, longopts); return -1;
 		}
 	}
 	/* Multipath traces probe every TTL with many flows: doubletree is not theirs. */

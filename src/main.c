@@ -1,6 +1,9 @@
 /* hopwatch: find where the Internet breaks. Dispatches to one file per subcommand. */
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,59 @@ int cli_double(const char *text, double min, double max, double *out)
 	return 0;
 }
 
+/*
+ * What was wrong with the long option arg ("--name[=value]") getopt_long refused: false
+ * when arg was not the one (optopt names a short option of a later group).
+ */
+static bool long_option_problem(const char *arg, const struct option *longopts, char *what,
+				size_t len)
+{
+	const char *name = arg + 2;
+	int n = (int)strcspn(name, "=");
+	const struct option *match = NULL;
+	int matches = 0;
+	for (const struct option *o = longopts; o->name != NULL; o++) {
+		if (strncmp(o->name, name, (size_t)n) != 0)
+			continue;
+		match = o;
+		if ((int)strlen(o->name) == n) { /* an exact name wins over abbreviations */
+			matches = 1;
+			break;
+		}
+		matches++;
+	}
+	if (optopt == 0) /* glibc: an unknown or ambiguous long option */
+		snprintf(what, len, "%s option '--%.*s'", matches > 1 ? "ambiguous" : "unrecognized",
+			 n, name);
+	else if (match != NULL && match->val == optopt)
+		snprintf(what, len, "option '--%s' %s", match->name,
+			 match->has_arg == no_argument ? "takes no argument" : "requires an argument");
+	else
+		return false;
+	return true;
+}
+
+int cli_bad_option(const char *cmd, char **argv, const char *shortopts,
+		   const struct option *longopts)
+{
+	/* getopt_long has just returned '?': a long option is always a whole element, and
+	 * optind is past it; a short one may sit inside a group (-nx). */
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	char what[200];
+	if (arg == NULL || strncmp(arg, "--", 2) != 0 || arg[2] == '\0' ||
+	    !long_option_problem(arg, longopts, what, sizeof(what))) {
+		const char *known = optopt > 0 && optopt < 256 ? strchr(shortopts, optopt) : NULL;
+		if (known != NULL && known[1] == ':')
+			snprintf(what, sizeof(what), "option '-%c' requires an argument", optopt);
+		else if (optopt > 0 && optopt < 256 && isprint(optopt))
+			snprintf(what, sizeof(what), "unrecognized option '-%c'", optopt);
+		else
+			snprintf(what, sizeof(what), "unrecognized option '%s'", arg != NULL ? arg : "?");
+	}
+	cli_error("%s: %s (see 'hopwatch %s --help')", cmd, what, cmd);
+	return EXIT_TROUBLE;
+}
+
 static void usage(FILE *out)
 {
 	fputs("usage: hopwatch COMMAND [options]\n"
@@ -71,6 +127,8 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	const char *cmd = argv[1];
+	/* Each subcommand says what is wrong with an option itself, in one line (cli_bad_option). */
+	opterr = 0;
 	if (strcmp(cmd, "trace") == 0)
 		return cmd_trace(argc - 1, argv + 1);
 	if (strcmp(cmd, "runs") == 0)

@@ -1,8 +1,10 @@
 /*
  * RUN arguments and the store's place: what every subcommand that reads runs shares.
  *
- * A RUN is a store id ("12"), "latest", "latest~N", or a JSON run file (a path that
- * exists, "-", or one ending in .json). The store lives in the invoking user's data
+ * A RUN is a store reference when it looks like one: an id ("12"), "latest" or
+ * "latest~N", even when a file of that name is in the current directory (./12 names the
+ * file). Otherwise it is a JSON run file: "-" (standard input), a path with a '/', a name
+ * ending in .json, or any other name that exists. The store lives in the invoking user's data
  * directory; under sudo that is SUDO_UID's, not root's, and what a trace creates there
  * is handed to that user.
  */
@@ -191,11 +193,30 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+bool cli_is_store_ref(const char *spec)
+{
+	if (strncmp(spec, "latest", 6) == 0) {
+		if (spec[6] == '\0')
+			return true;
+		if (spec[6] != '~' || spec[7] == '\0')
+			return false;
+		spec += 7;
+	}
+	if (*spec == '\0')
+		return false;
+	for (; *spec != '\0'; spec++)
+		if (*spec < '0' || *spec > '9')
+			return false;
+	return true;
+}
+
 bool cli_is_run_file(const char *spec)
 {
 	struct stat sb;
-	return strcmp(spec, "-") == 0 || ends_with(spec, ".json") ||
-	       (stat(spec, &sb) == 0 && !S_ISDIR(sb.st_mode));
+	if (strcmp(spec, "-") == 0 || strchr(spec, '/') != NULL || ends_with(spec, ".json"))
+		return true;
+	/* "12" is run 12 even when a file of that name is here: ./12 names the file. */
+	return !cli_is_store_ref(spec) && stat(spec, &sb) == 0;
 }
 
 int cli_read_file(const char *path, size_t max, char **buf, size_t *len)
@@ -208,7 +229,8 @@ int cli_read_file(const char *path, size_t max, char **buf, size_t *len)
 	*len = 0;
 	/* Checked before opening: opening a device may itself do something. */
 	if (!is_stdin && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
-		cli_error("%s: not a regular file or a pipe", path);
+		cli_error("RUN '%s' %s", path, S_ISDIR(sb.st_mode) ? "is a directory"
+								  : "is not a regular file or a pipe");
 		return -1;
 	}
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -262,7 +284,7 @@ int cli_read_file(const char *path, size_t max, char **buf, size_t *len)
 			snprintf(size, sizeof(size), "%zu MiB", max >> 20);
 		else
 			snprintf(size, sizeof(size), "%zu bytes", max);
-		cli_error("%s: larger than %s, the most hopwatch reads", what, size);
+		cli_error("RUN '%s' is larger than a run file may be (%s)", what, size);
 	}
 	else if (why != NULL)
 		cli_error("cannot read %s: %s", what, why);
@@ -323,7 +345,12 @@ struct hw_run *cli_load_run(const char *spec, const char *store_path)
 	int64_t id;
 	struct hw_run *run = NULL;
 	if (resolve_id(s, spec, &id) == 0 && store_load_run(s, id, &run) != HW_OK) {
-		cli_error("%s", store_errmsg(s));
+		struct stat sb;
+		/* The rule may surprise whoever meant a file called 12: say how to name it. */
+		if (stat(spec, &sb) == 0)
+			cli_error("%s (the file %s here is ./%s)", store_errmsg(s), spec, spec);
+		else
+			cli_error("%s", store_errmsg(s));
 		run = NULL;
 	}
 	store_close(s);

@@ -7,7 +7,10 @@
  * fails a check; the WAL switch and the migrations come after all of them.
  *
  * Each trace is kept in the binary encoding of src/tracebin.c (schema version 3; versions
- * 1 and 2 kept JSON documents, which took seconds to parse for a large run).
+ * 1 and 2 kept JSON documents, which took seconds to parse for a large run). The run's own
+ * fields are kept as its JSON document without traces (runs.head, version 4), so a field
+ * the run document gains is stored without a new schema; the columns beside it repeat
+ * what listings need.
  *
  * A run is written in one short transaction at its end. Until then its traces wait in a
  * temporary table, which lives in SQLite's temp database (its own file, unlinked when
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -37,6 +41,8 @@
 /* "HWst": PRAGMA application_id of a hopwatch store. */
 #define STORE_APP_ID 0x48577374
 #define HEADER_LEN 100
+/* The oldest schema a read-only open reads without migrating it. */
+#define READABLE_SCHEMA 3
 #define ERR_LEN 512
 /* Source addresses a run summary names before it says "+N". */
 #define SOURCES_SHOWN 8
@@ -44,6 +50,7 @@
 struct run_head {
 	uint64_t start_us;
 	char *vantage, *tool, *tag, *options;
+	char *json;          /* the run's JSON document without its traces (runs.head) */
 	int method;          /* -1: none yet, -2: mixed */
 	size_t n_traces, n_completed;
 };
@@ -349,6 +356,16 @@ static int migrate_v3(hw_store_t *s)
 	return rc;
 }
 
+/*
+ * Version 4: runs.head, the run's JSON document without its traces (json_write_run of
+ * the run with none), so every run-level field the document carries (transit, and what
+ * comes later) is kept. Runs stored before have none: their columns held all they had.
+ */
+static int migrate_v4(hw_store_t *s)
+{
+	return exec(s, "ALTER TABLE runs ADD COLUMN head TEXT");
+}
+
 /* migrations[v] brings a store of version v to v + 1 (0: a new store). */
 static int create_v1(hw_store_t *s)
 {
@@ -359,7 +376,7 @@ static int create_v1(hw_store_t *s)
 }
 
 static int (*const migrations[HW_STORE_SCHEMA])(hw_store_t *) = {create_v1, migrate_v2,
-								  migrate_v3};
+								  migrate_v3, migrate_v4};
 
 /* Brings the store to HW_STORE_SCHEMA in one transaction (another process may be at it). */
 static int migrate(hw_store_t *s)
@@ -467,17 +484,20 @@ static char *immutable_uri(const char *path)
 	return uri;
 }
 
-static int open_db(hw_store_t *s, bool create)
+/*
+ * immutable: read the file as it is (no locks, no WAL). Read-only media always are: nobody
+ * can write the store there, and SQLite could not make the shared-memory file WAL readers
+ * need.
+ */
+static int open_db(hw_store_t *s, bool create, bool immutable)
 {
 	int flags = (s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 		    (create ? SQLITE_OPEN_CREATE : 0);
-	/*
-	 * On read-only media nobody can write the store, and SQLite could not make the
-	 * shared-memory file WAL readers need: read it as immutable (no locks, no WAL).
-	 */
 	struct statvfs vfs;
 	char *uri = NULL;
-	if (s->readonly && statvfs(s->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+	if (s->readonly && !immutable && statvfs(s->path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		immutable = true;
+	if (immutable) {
 		if ((uri = immutable_uri(s->path)) == NULL)
 			return HW_ERR_NOMEM;
 		flags |= SQLITE_OPEN_URI;
@@ -489,6 +509,30 @@ static int open_db(hw_store_t *s, bool create)
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, HW_STORE_BUSY_MS);
 	return HW_OK;
+}
+
+/*
+ * A read-only open that failed (rc) for want of the -shm file. In WAL mode SQLite reads
+ * through the -shm and -wal files, and a reader must be able to make them when they are
+ * missing: in a directory that is not ours (another user's store, 0644 in a 0755
+ * directory) it cannot. With no -wal, or an empty one, the file holds every committed run
+ * and is read as it is (immutable): 1. A non-empty -wal holds runs the file does not: the
+ * failure stands, said plainly: 0.
+ */
+static int read_without_shm(hw_store_t *s, int rc)
+{
+	if (!s->readonly || (rc != HW_STORE_ERR_READONLY && rc != HW_ERR_IO))
+		return 0;
+	char wal[PATH_MAX + 8];
+	struct stat sb;
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", s->path) >= sizeof(wal))
+		return 0;
+	if (stat(wal, &sb) != 0 ? errno == ENOENT : sb.st_size == 0)
+		return 1;
+	set_err(s->err, sizeof(s->err), "%s cannot be read by this user: its -wal file holds runs "
+		"not yet in the file, and SQLite needs a -shm file it cannot create here to read "
+		"them (the owner's next hopwatch command folds them in)", s->path);
+	return 0;
 }
 
 /* Makes the store ready to write: WAL, the current schema. */
@@ -571,10 +615,18 @@ hw_store_t *store_open(const char *path, unsigned flags, int *status, char *err,
 	}
 	s->readonly = (flags & HW_STORE_READONLY) != 0;
 	bool empty = false;
-	int rc = open_db(s, fresh);
+	int rc = open_db(s, fresh, false);
 	if (rc == HW_OK)
 		rc = check_database(s, &empty);
-	if (rc == HW_OK && s->readonly && (empty || s->version < HW_STORE_SCHEMA)) {
+	if (rc != HW_OK && read_without_shm(s, rc)) {
+		sqlite3_close(s->db);
+		s->db = NULL;
+		rc = open_db(s, false, true);
+		if (rc == HW_OK)
+			rc = check_database(s, &empty);
+	}
+	/* Read-only, a store of version 3 reads as it is (version 4 only added runs.head). */
+	if (rc == HW_OK && s->readonly && (empty || s->version < READABLE_SCHEMA)) {
 		set_err(s->err, sizeof(s->err), empty ? "%s holds no store yet" :
 			"%s has store schema version %d; it needs a migration, which a read-only "
 			"open forbids (open it once writable)", s->path, s->version);
@@ -601,6 +653,7 @@ static void head_clear(struct run_head *h)
 	free(h->tool);
 	free(h->tag);
 	free(h->options);
+	free(h->json);
 	*h = (struct run_head){0};
 }
 
@@ -652,6 +705,28 @@ static int compare_key(hw_store_t *s, const char *options, sqlite3_stmt *lines, 
 
 /* ---- writing a run ---- */
 
+/* The run's JSON document without its traces: what runs.head keeps. */
+static int head_document(const struct hw_run *run, char **out)
+{
+	struct hw_run bare = *run;
+	bare.n_traces = 0;
+	bare.traces = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return HW_ERR_NOMEM;
+	int rc = json_write_run(&bare, f);
+	if (fclose(f) != 0 && rc == HW_OK)
+		rc = HW_ERR_NOMEM;
+	if (rc != HW_OK) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return HW_OK;
+}
+
 int store_begin_run(hw_store_t *s, const struct hw_run *run)
 {
 	if (s == NULL || run == NULL || s->in_run || s->readonly)
@@ -667,7 +742,14 @@ int store_begin_run(hw_store_t *s, const struct hw_run *run)
 		head_clear(h);
 		return HW_ERR_NOMEM;
 	}
-	int rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS spool ("
+	int rc = head_document(run, &h->json);
+	if (rc != HW_OK) {
+		set_err(s->err, sizeof(s->err), "%s: the run cannot be stored: its head: %s",
+			s->path, hw_strerror(rc));
+		head_clear(h);
+		return rc;
+	}
+	rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS spool ("
 			 " idx INTEGER PRIMARY KEY, target TEXT, network TEXT, dst TEXT NOT NULL,"
 			 " src TEXT, flow_id INTEGER NOT NULL, stop_reason TEXT NOT NULL,"
 			 " bin BLOB NOT NULL);"
@@ -771,8 +853,8 @@ static int write_run(hw_store_t *s, const char *sources, const char *key, int64_
 	const struct run_head *h = &s->head;
 	sqlite3_stmt *st;
 	int rc = prepare(s, "INSERT INTO runs (start_us, vantage, sources, tool, tag, options, "
-			    "method, n_traces, n_completed, compare_key) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", &st);
+			    "method, n_traces, n_completed, compare_key, head) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st);
 	if (rc != HW_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, (int64_t)h->start_us);
@@ -786,6 +868,7 @@ static int write_run(hw_store_t *s, const char *sources, const char *key, int64_
 	sqlite3_bind_int64(st, 8, (int64_t)h->n_traces);
 	sqlite3_bind_int64(st, 9, (int64_t)h->n_completed);
 	bind_text(st, 10, key);
+	bind_text(st, 11, h->json);
 	rc = step_done(s, st, "writing the run");
 	sqlite3_finalize(st);
 	if (rc != HW_OK)
@@ -800,6 +883,23 @@ static int write_run(hw_store_t *s, const char *sources, const char *key, int64_
 	rc = step_done(s, st, "writing the traces");
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/*
+ * A test hook, not a setting (docs/store.md): HOPWATCH_TEST_COMMIT_PAUSE=MS (1..600000)
+ * sleeps inside the commit's write transaction, after the run's rows are written and
+ * before COMMIT, so that a test can kill -9 the process exactly there.
+ */
+static void test_commit_pause(void)
+{
+	const char *v = getenv("HOPWATCH_TEST_COMMIT_PAUSE");
+	char *end;
+	long ms = v != NULL ? strtol(v, &end, 10) : 0;
+	if (v == NULL || end == v || *end != '\0' || ms < 1 || ms > 600000)
+		return;
+	struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+		;
 }
 
 int store_commit_run(hw_store_t *s, int64_t *id)
@@ -823,8 +923,10 @@ int store_commit_run(hw_store_t *s, int64_t *id)
 		rc = exec(s, "BEGIN IMMEDIATE");
 	if (rc == HW_OK) {
 		rc = write_run(s, sources, key, &new_id);
-		if (rc == HW_OK)
+		if (rc == HW_OK) {
+			test_commit_pause();
 			rc = exec(s, "COMMIT");
+		}
 		if (rc != HW_OK)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
@@ -880,22 +982,38 @@ static int load_traces(hw_store_t *s, int64_t id, struct hw_run *run)
 	return rc;
 }
 
-static int load_head(hw_store_t *s, int64_t id, struct hw_run *run)
+/* The run's own fields: its head document, or the columns for a run stored before v4. */
+static int load_head(hw_store_t *s, int64_t id, struct hw_run **out)
 {
 	sqlite3_stmt *st;
-	int rc = prepare(s, "SELECT start_us, vantage, tool, tag, options FROM runs WHERE id = ?1",
-			 &st);
+	int rc = prepare(s, s->version >= 4 ? "SELECT start_us, vantage, tool, tag, options, head "
+						"FROM runs WHERE id = ?1"
+					      : "SELECT start_us, vantage, tool, tag, options, NULL "
+						"FROM runs WHERE id = ?1", &st);
 	if (rc != HW_OK)
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	int step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		run->id = id;
-		run->start_unix_us = (uint64_t)sqlite3_column_int64(st, 0);
-		run->vantage = column_dup(st, 1);
-		run->tool_version = column_dup(st, 2);
-		run->tag = column_dup(st, 3);
-		run->options = column_dup(st, 4);
+	struct hw_run *run = NULL;
+	if (step == SQLITE_ROW && sqlite3_column_type(st, 5) != SQLITE_NULL) {
+		const char *head = (const char *)sqlite3_column_text(st, 5);
+		char jerr[256];
+		rc = head != NULL ? json_read_run(head, (size_t)sqlite3_column_bytes(st, 5), &run,
+						  jerr, sizeof(jerr))
+				  : HW_ERR_NOMEM;
+		if (rc != HW_OK)
+			set_err(s->err, sizeof(s->err), "%s: run %" PRId64 ": its head: %s", s->path,
+				id, head != NULL ? jerr : "out of memory");
+	} else if (step == SQLITE_ROW) {
+		if ((run = run_new()) == NULL)
+			rc = HW_ERR_NOMEM;
+		else {
+			run->start_unix_us = (uint64_t)sqlite3_column_int64(st, 0);
+			run->vantage = column_dup(st, 1);
+			run->tool_version = column_dup(st, 2);
+			run->tag = column_dup(st, 3);
+			run->options = column_dup(st, 4);
+		}
 	} else if (step == SQLITE_DONE) {
 		set_err(s->err, sizeof(s->err), "%s: no run %" PRId64, s->path, id);
 		rc = HW_STORE_ERR_NOTFOUND;
@@ -903,6 +1021,11 @@ static int load_head(hw_store_t *s, int64_t id, struct hw_run *run)
 		rc = db_fail(s, step, "reading a run");
 	}
 	sqlite3_finalize(st);
+	if (rc == HW_OK)
+		run->id = id;
+	else
+		run = run_free(run);
+	*out = run;
 	return rc;
 }
 
@@ -911,13 +1034,11 @@ int store_load_run(hw_store_t *s, int64_t id, struct hw_run **out)
 	if (s == NULL || out == NULL)
 		return HW_ERR_INVAL;
 	*out = NULL;
-	struct hw_run *run = run_new();
-	if (run == NULL)
-		return HW_ERR_NOMEM;
+	struct hw_run *run = NULL;
 	/* One read transaction: the head and the traces from one snapshot. */
 	int rc = exec(s, "BEGIN");
 	if (rc == HW_OK) {
-		rc = load_head(s, id, run);
+		rc = load_head(s, id, &run);
 		if (rc == HW_OK)
 			rc = load_traces(s, id, run);
 		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);

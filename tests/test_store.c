@@ -1,7 +1,9 @@
 /*
- * The run store: round trips, listings, latest~N, comparable pairs, the v1 -> v2 -> v3
- * and v2 -> v3 migrations, damaged traces, refusing newer / foreign / damaged files without touching them, runs that
- * never finish, and several processes at once.
+ * The run store: round trips (every run-level field: transit too), listings, latest~N,
+ * comparable pairs, the v1 -> ... -> v4, v2 -> v4 and v3 -> v4 migrations, damaged traces,
+ * refusing newer / foreign / damaged files without touching them, reading a store we
+ * cannot write, runs that never finish, kill -9 inside the commit, and several processes
+ * at once (readers checking what they read against what the writers wrote).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +214,17 @@ static struct hw_run *rich_run(void)
 	return run;
 }
 
+/* The run watches two ASes (trace --transit): a run-level field beside the head columns. */
+static struct hw_run *with_transit(struct hw_run *run)
+{
+	run->transit = calloc(2, sizeof(*run->transit));
+	assert_non_null(run->transit);
+	run->transit[0] = 4837;
+	run->transit[1] = 131279;
+	run->n_transit = 2;
+	return run;
+}
+
 static char *json_of(const struct hw_run *run)
 {
 	char *buf = NULL;
@@ -259,12 +273,14 @@ static void test_round_trip(void **state)
 	struct scratch *sc = *state;
 	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
 	assert_int_equal(store_schema_version(s), HW_STORE_SCHEMA);
-	struct hw_run *run = rich_run();
+	struct hw_run *run = with_transit(rich_run());
 	int64_t id = save(s, run);
 	struct hw_run *back = load(s, id);
 	assert_int_equal(back->id, id);
 	assert_string_equal(back->tag, "nightly");
 	assert_string_equal(back->options, OPTS_A);
+	assert_int_equal(back->n_transit, 2);
+	assert_int_equal(back->transit[1], 131279);
 	assert_int_equal(back->n_traces, 3);
 	assert_string_equal(back->traces[1]->network, "198.51.100.0/24");
 	assert_int_equal(back->traces[0]->hops[1].replies[0].n_mpls, 2);
@@ -793,8 +809,11 @@ static const char V1_SCHEMA[] =
 	"CREATE INDEX runs_start ON runs(start_us);"
 	"PRAGMA user_version = 1;";
 
-/* Writes a run the way version 1 did, straight into the fixture. */
-static void v1_insert(sqlite3 *db, const struct hw_run *run)
+/*
+ * Writes a run the way version 1 did (each trace a JSON document), or version 3 (each
+ * trace its binary encoding), straight into the fixture.
+ */
+static void insert_as(sqlite3 *db, const struct hw_run *run, int version)
 {
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO runs (start_us, vantage, sources, tool, "
@@ -816,18 +835,30 @@ static void v1_insert(sqlite3 *db, const struct hw_run *run)
 	for (size_t i = 0; i < run->n_traces; i++) {
 		const struct hw_trace *t = run->traces[i];
 		char dst[HW_ADDRSTRLEN], *doc;
-		assert_int_equal(json_trace_dump(t, &doc), HW_OK);
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, (int64_t)i);
 		sqlite3_bind_text(st, 3, t->target, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, t->network, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, hw_addr_str(&t->dst, dst, sizeof(dst)), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 6, t->flow_id);
-		sqlite3_bind_text(st, 7, doc, -1, free);
+		if (version < 3) {
+			assert_int_equal(json_trace_dump(t, &doc), HW_OK);
+			sqlite3_bind_text(st, 7, doc, -1, free);
+		} else {
+			uint8_t *bin;
+			size_t len;
+			assert_int_equal(tracebin_encode(t, &bin, &len, NULL, 0), HW_OK);
+			sqlite3_bind_blob(st, 7, bin, (int)len, free);
+		}
 		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+}
+
+static void v1_insert(sqlite3 *db, const struct hw_run *run)
+{
+	insert_as(db, run, 1);
 }
 
 static void test_migration_v1(void **state)
@@ -950,7 +981,7 @@ static void test_migration_v2(void **state)
 			      "(SELECT compare_key FROM runs ORDER BY id)");
 
 	hw_store_t *s = open_ok(sc->path, 0);
-	assert_int_equal(store_schema_version(s), 3);
+	assert_int_equal(store_schema_version(s), HW_STORE_SCHEMA);
 	for (int64_t id = 1; id <= 3; id++) {
 		struct hw_run *back = load(s, id);
 		char *want = json_of(runs[id - 1]), *got = json_of(back);
@@ -964,8 +995,8 @@ static void test_migration_v2(void **state)
 	assert_int_equal(list(s, &f).n, 1);
 	f.target = "198.51.100.0/24";
 	assert_int_equal(list(s, &f).n, 2);
-	/* New runs go in beside the migrated ones. */
-	struct hw_run *more = rich_run();
+	/* New runs go in beside the migrated ones, with every run-level field. */
+	struct hw_run *more = with_transit(rich_run());
 	more->start_unix_us = T0 + 2 * HOUR_US;
 	int64_t id = save(s, more);
 	struct hw_run *back = load(s, id);
@@ -977,9 +1008,11 @@ static void test_migration_v2(void **state)
 	run_free(more);
 	store_close(s);
 
-	assert_sql(sc->path, "PRAGMA user_version", "3");
+	assert_sql(sc->path, "PRAGMA user_version", "4");
 	assert_sql(sc->path, "SELECT group_concat(name || ':' || type, ' ') FROM "
 		   "pragma_table_info('traces') WHERE name IN ('doc', 'bin')", "bin:BLOB");
+	/* The migrated runs have no head document (their columns held all they had). */
+	assert_sql(sc->path, "SELECT count(*) FROM runs WHERE head IS NULL", "3");
 	assert_sql(sc->path, "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master "
 		   "WHERE tbl_name = 'traces' AND type = 'index' ORDER BY name)",
 		   "traces_dst traces_network traces_run traces_target");
@@ -994,6 +1027,71 @@ static void test_migration_v2(void **state)
 	free(after);
 	free(keys);
 	for (int i = 0; i < 3; i++)
+		run_free(runs[i]);
+}
+
+/* What version 3 made of version 2's traces table, spelled out here too. */
+static const char V3_TRACES[] =
+	"DROP TABLE traces;"
+	"CREATE TABLE traces (run_id INTEGER NOT NULL REFERENCES runs(id), idx INTEGER NOT NULL,"
+	" target TEXT, network TEXT, dst TEXT NOT NULL, src TEXT, flow_id INTEGER NOT NULL,"
+	" stop_reason TEXT NOT NULL, bin BLOB NOT NULL);"
+	"CREATE UNIQUE INDEX traces_run ON traces(run_id, idx);"
+	"CREATE INDEX traces_target ON traces(target);"
+	"CREATE INDEX traces_network ON traces(network);"
+	"CREATE INDEX traces_dst ON traces(dst);"
+	"PRAGMA user_version = 3;";
+
+/*
+ * A version-3 store (binary traces, no runs.head) reads as it is when opened read-only,
+ * and a writable open adds runs.head: the old runs load as before, new ones keep transit.
+ */
+static void test_migration_v3(void **state)
+{
+	struct scratch *sc = *state;
+	struct hw_run *runs[2] = {rich_run(), new_run(T0 + 5, NULL, OPTS_B)};
+	put(runs[1], paris_trace("198.18.7.7", 3, 4, false));
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V1_SCHEMA, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V2_ADDS, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, V3_TRACES, NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < 2; i++)
+		insert_as(db, runs[i], 3);
+	assert_int_equal(sqlite3_exec(db, "UPDATE runs SET compare_key = 'k' || id", NULL, NULL,
+				      NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	for (int pass = 0; pass < 2; pass++) {
+		/* Read-only first (left at version 3), then writable (migrated to 4). */
+		hw_store_t *s = open_ok(sc->path, pass == 0 ? HW_STORE_READONLY : 0);
+		assert_int_equal(store_schema_version(s), pass == 0 ? 3 : HW_STORE_SCHEMA);
+		for (int64_t id = 1; id <= 2; id++) {
+			struct hw_run *back = load(s, id);
+			char *want = json_of(runs[id - 1]), *got = json_of(back);
+			assert_string_equal(got, want);
+			free(want);
+			free(got);
+			run_free(back);
+		}
+		store_close(s);
+		assert_sql(sc->path, "PRAGMA user_version", pass == 0 ? "3" : "4");
+	}
+	hw_store_t *s = open_ok(sc->path, 0);
+	struct hw_run *more = with_transit(rich_run());
+	int64_t id = save(s, more);
+	struct hw_run *back = load(s, id);
+	char *want = json_of(more), *got = json_of(back);
+	assert_string_equal(got, want);
+	assert_non_null(strstr(got, "\"transit\""));
+	free(want);
+	free(got);
+	run_free(back);
+	run_free(more);
+	store_close(s);
+	assert_sql(sc->path, "SELECT group_concat(id || ':' || (head IS NULL), ' ') FROM runs",
+		   "1:1 2:1 3:0");
+	for (int i = 0; i < 2; i++)
 		run_free(runs[i]);
 }
 
@@ -1063,7 +1161,11 @@ static void test_refused_trace(void **state)
 #define WRITER_RUNS 30
 #define TRACES_PER_RUN 12
 
-/* Each run's traces all carry the run's mark in their target: a torn run would show. */
+/*
+ * Run k of a writer, made the same way every time from (writer, k) alone: readers make it
+ * again to check what they read. Each trace carries the run's mark in its target (a torn
+ * run would show), and the paths depend on k (a trace from another run would not match).
+ */
 static struct hw_run *marked_run(unsigned writer, unsigned k)
 {
 	char mark[32];
@@ -1072,7 +1174,10 @@ static struct hw_run *marked_run(unsigned writer, unsigned k)
 	for (unsigned i = 0; i < TRACES_PER_RUN; i++) {
 		char dst[32];
 		snprintf(dst, sizeof(dst), "198.18.%u.%u", writer, i + 1);
-		struct hw_trace *t = paris_trace(dst, 0, 3 + i % 5, i % 3 != 0);
+		struct hw_trace *t = paris_trace(dst, (uint16_t)(k % 4), 2 + (i + k) % 7,
+						 (i + k) % 3 != 0);
+		t->start_unix_us += k * 100 + i;
+		t->duration_ms = 10.0 + k + i / 8.0;
 		t->target = strdup(mark);
 		if (r == NULL || run_add_trace(r, t) != HW_OK)
 			_exit(3);
@@ -1103,37 +1208,65 @@ static void writer(const char *path, unsigned id)
 	_exit(0);
 }
 
+/* test_concurrency stores 2 * WRITER_RUNS, test_killed_writer at most 3 * WRITER_RUNS. */
+#define MAX_LISTED (4 * WRITER_RUNS)
+
 struct check_arg {
-	hw_store_t *s;
+	int64_t ids[MAX_LISTED];
+	size_t n;
 	int problems;
 };
 
-/* Every run listed loads whole: as many traces as its summary says, all of one mark. */
+/* Notes the runs listed (the callback must not use the store); a wrong summary is a problem. */
 static int check_run(void *arg, const struct hw_run_summary *sum)
 {
 	struct check_arg *c = arg;
-	(void)sum;
-	c->problems += sum->n_traces != TRACES_PER_RUN;
+	c->problems += sum->n_traces != TRACES_PER_RUN || c->n == MAX_LISTED;
+	if (c->n < MAX_LISTED)
+		c->ids[c->n++] = sum->id;
 	return 0;
 }
 
-static int check_store(hw_store_t *s, int *problems)
+/* 1 when a loaded run is not, trace for trace, the run its tag says a writer wrote. */
+static int differs(const struct hw_run *got)
 {
-	struct check_arg c = {s, 0};
-	int rc = store_list_runs(s, NULL, check_run, &c);
-	int64_t id;
-	if (rc == HW_OK && (rc = store_latest(s, 0, &id)) == HW_OK) {
-		struct hw_run *run = NULL;
-		if ((rc = store_load_run(s, id, &run)) == HW_OK) {
-			c.problems += run->n_traces != TRACES_PER_RUN;
-			for (size_t i = 0; i < run->n_traces; i++)
-				c.problems += run->tag == NULL || run->traces[i]->target == NULL ||
-					      strcmp(run->tag, run->traces[i]->target) != 0;
-			run_free(run);
-		}
+	unsigned w, k;
+	if (got->tag == NULL || sscanf(got->tag, "w%u-r%u", &w, &k) != 2 || k >= WRITER_RUNS)
+		return 1;
+	struct hw_run *want = marked_run(w, k);
+	int bad = want->n_traces != got->n_traces || want->start_unix_us != got->start_unix_us;
+	for (size_t i = 0; !bad && i < want->n_traces; i++) {
+		char *a = NULL, *b = NULL;
+		bad = json_trace_dump(want->traces[i], &a) != HW_OK ||
+		      json_trace_dump(got->traces[i], &b) != HW_OK || strcmp(a, b) != 0;
+		free(a);
+		free(b);
 	}
-	if (rc == HW_STORE_ERR_NOTFOUND) /* nothing committed yet */
-		rc = HW_OK;
+	run_free(want);
+	return bad;
+}
+
+/*
+ * Every run listed loads whole, and is what its writer wrote (made again from its tag).
+ * Runs up to *upto were checked before (a run never changes, and ids grow in commit
+ * order): only the newer ones are loaded; *upto becomes the highest id checked.
+ */
+static int check_store(hw_store_t *s, int *problems, int64_t *upto)
+{
+	struct check_arg c;
+	memset(&c, 0, sizeof(c));
+	int rc = store_list_runs(s, NULL, check_run, &c);
+	int64_t high = *upto;
+	for (size_t i = 0; rc == HW_OK && i < c.n; i++) {
+		struct hw_run *run = NULL;
+		if (c.ids[i] <= *upto)
+			continue;
+		if ((rc = store_load_run(s, c.ids[i], &run)) == HW_OK)
+			c.problems += differs(run);
+		run_free(run);
+		high = c.ids[i] > high ? c.ids[i] : high;
+	}
+	*upto = high;
 	*problems += c.problems;
 	return rc;
 }
@@ -1156,8 +1289,9 @@ static void test_concurrency(void **state)
 	bool child = r == 0;
 	hw_store_t *s = store_open(sc->path, 0, NULL, NULL, 0);
 	int problems = 0, errors = 0, rounds = 0;
+	int64_t upto = 0;
 	for (;;) {
-		int rc = s != NULL ? check_store(s, &problems) : HW_STORE_ERR_DB;
+		int rc = s != NULL ? check_store(s, &problems, &upto) : HW_STORE_ERR_DB;
 		if (rc != HW_OK) {
 			fprintf(stderr, "reader: %d %s\n", rc, store_errmsg(s));
 			errors++;
@@ -1196,8 +1330,10 @@ static void test_concurrency(void **state)
 	s = open_ok(sc->path, 0);
 	assert_int_equal(list(s, NULL).n, 2 * WRITER_RUNS);
 	problems = 0;
-	assert_int_equal(check_store(s, &problems), HW_OK);
+	upto = 0;
+	assert_int_equal(check_store(s, &problems, &upto), HW_OK);
 	assert_int_equal(problems, 0);
+	assert_int_equal(upto, 2 * WRITER_RUNS);
 	store_close(s);
 }
 
@@ -1218,7 +1354,8 @@ static void test_killed_writer(void **state)
 		assert_int_equal(waitpid(w, &st, 0), w);
 		hw_store_t *s = open_ok(sc->path, 0);
 		int problems = 0;
-		assert_int_equal(check_store(s, &problems), HW_OK);
+		int64_t upto = 0;
+		assert_int_equal(check_store(s, &problems, &upto), HW_OK);
 		assert_int_equal(problems, 0);
 		store_close(s);
 		sqlite3 *db;
@@ -1239,6 +1376,196 @@ static void test_killed_writer(void **state)
 		assert_int_equal(sqlite3_column_int(q, 0), 0);
 		sqlite3_finalize(q);
 		sqlite3_close(db);
+	}
+}
+
+/* ---- a store we cannot write ---- */
+
+/*
+ * In a child that cannot write the store (root: becomes nobody; anybody else: the modes
+ * below keep their own files from them): how a writable and a read-only open fare, and
+ * what the read-only one reads. Exit status 0, or the step that went wrong.
+ */
+static int reader_status(const char *path, size_t want_runs, const char *want_json,
+			 const char *err_has)
+{
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0) {
+		struct passwd *pw = getpwnam("nobody");
+		if (geteuid() == 0 && (pw == NULL || setgid(pw->pw_gid) != 0 ||
+				       setuid(pw->pw_uid) != 0))
+			_exit(10);
+		char err[512];
+		int status = 0;
+		hw_store_t *s = store_open(path, 0, &status, err, sizeof(err));
+		if (s != NULL || status != HW_STORE_ERR_READONLY)
+			_exit(11);
+		s = store_open(path, HW_STORE_READONLY, &status, err, sizeof(err));
+		if (err_has != NULL)
+			_exit(s == NULL && strstr(err, err_has) != NULL ? 0 : 12);
+		if (s == NULL) {
+			fprintf(stderr, "read-only open: %d %s\n", status, err);
+			_exit(13);
+		}
+		struct check_arg c;
+		memset(&c, 0, sizeof(c));
+		struct hw_run *run = NULL;
+		if (store_list_runs(s, NULL, check_run, &c) != HW_OK || c.n != want_runs)
+			_exit(14);
+		if (store_load_run(s, 1, &run) != HW_OK)
+			_exit(15);
+		char *got = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&got, &len);
+		if (f == NULL || json_write_run(run, f) != HW_OK || fclose(f) != 0 ||
+		    strcmp(got, want_json) != 0)
+			_exit(16);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(p, &st, 0), p);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void lock_out(const struct scratch *sc, bool locked)
+{
+	assert_int_equal(chmod(sc->dir, locked ? 0555 : 0700), 0);
+	assert_int_equal(chmod(sc->path, locked ? 0444 : 0644), 0);
+}
+
+static bool exists(const char *path, const char *suffix)
+{
+	char p[256];
+	struct stat sb;
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return stat(p, &sb) == 0;
+}
+
+/*
+ * Another user's store (0644 in a 0755 directory; or ours with the write bits off) reads:
+ * with no -wal, as the file is (nothing made next to it); with a writer's -wal and -shm,
+ * through them, runs only the -wal holds included; a -wal without its -shm is refused
+ * with a message saying so. A writable open is refused as read-only every time.
+ */
+static void test_readonly_store(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	struct hw_run *run = with_transit(rich_run());
+	save(s, run);
+	save(s, run);
+	store_close(s);
+	char *want = json_of(run);
+	assert_false(exists(sc->path, "-wal"));
+	lock_out(sc, true);
+	assert_int_equal(reader_status(sc->path, 2, want, NULL), 0);
+	assert_false(exists(sc->path, "-wal"));
+	assert_false(exists(sc->path, "-shm"));
+	lock_out(sc, false);
+
+	/* A writer that stopped after a commit (killed, or still running): its -wal holds a
+	 * third run, the file does not yet. */
+	pid_t w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		hw_store_t *ws = store_open(sc->path, 0, NULL, NULL, 0);
+		_exit(ws != NULL && store_save_run(ws, run, NULL) == HW_OK ? 0 : 1);
+	}
+	int st;
+	assert_int_equal(waitpid(w, &st, 0), w);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(exists(sc->path, "-wal") && exists(sc->path, "-shm"));
+	lock_out(sc, true);
+	assert_int_equal(reader_status(sc->path, 3, want, NULL), 0);
+	char shm[160];
+	snprintf(shm, sizeof(shm), "%s-shm", sc->path);
+	lock_out(sc, false);
+	assert_int_equal(unlink(shm), 0);
+	lock_out(sc, true);
+	assert_int_equal(reader_status(sc->path, 0, NULL, "-wal file holds runs"), 0);
+	lock_out(sc, false);
+	s = open_ok(sc->path, 0);
+	assert_int_equal(list(s, NULL).n, 3);
+	store_close(s);
+	free(want);
+	run_free(run);
+}
+
+/* ---- kill -9 inside the commit ---- */
+
+/*
+ * A writer killed inside its commit's transaction (HOPWATCH_TEST_COMMIT_PAUSE holds it
+ * there, after its rows are written and before COMMIT): the earlier runs load as before,
+ * the file is sound, no part of the killed run is there, and the next run stores.
+ */
+static void test_killed_in_commit(void **state)
+{
+	struct scratch *sc = *state;
+	hw_store_t *s = open_ok(sc->path, HW_STORE_CREATE);
+	struct hw_run *runs[2] = {with_transit(rich_run()), marked_run(4, 1)};
+	char *before[2];
+	for (int i = 0; i < 2; i++) {
+		struct hw_run *back = load(s, save(s, runs[i]));
+		before[i] = json_of(back);
+		run_free(back);
+	}
+	store_close(s);
+	pid_t w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		setenv("HOPWATCH_TEST_COMMIT_PAUSE", "60000", 1);
+		hw_store_t *ws = store_open(sc->path, 0, NULL, NULL, 0);
+		struct hw_run *r = marked_run(4, 2);
+		_exit(ws != NULL && store_save_run(ws, r, NULL) == HW_OK ? 0 : 1);
+	}
+	/* The writer holds the write lock from BEGIN IMMEDIATE to COMMIT: wait for that. */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(sc->path, &db), SQLITE_OK);
+	int rc = SQLITE_OK;
+	for (int i = 0; i < 1000; i++) {
+		rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_BUSY)
+			break;
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		struct timespec nap = {0, 10000000L};
+		nanosleep(&nap, NULL);
+	}
+	assert_int_equal(rc, SQLITE_BUSY);
+	/* Its two INSERTs take a few ms; the pause a minute: the kill falls inside the pause. */
+	struct timespec nap = {0, 300000000L};
+	nanosleep(&nap, NULL);
+	assert_int_equal(kill(w, SIGKILL), 0);
+	int st;
+	assert_int_equal(waitpid(w, &st, 0), w);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	assert_sql(sc->path, "PRAGMA integrity_check", "ok");
+	assert_sql(sc->path, "SELECT count(*) FROM runs", "2");
+	assert_sql(sc->path, "SELECT count(*) FROM traces WHERE run_id NOT IN (SELECT id FROM runs)",
+		   "0");
+	s = open_ok(sc->path, 0);
+	assert_int_equal(list(s, NULL).n, 2);
+	for (int64_t id = 1; id <= 2; id++) {
+		struct hw_run *back = load(s, id);
+		char *now = json_of(back);
+		assert_string_equal(now, before[id - 1]);
+		free(now);
+		run_free(back);
+	}
+	struct hw_run *next = marked_run(4, 3);
+	int64_t id = save(s, next);
+	assert_int_equal(list(s, NULL).n, 3);
+	struct hw_run *back = load(s, id);
+	assert_int_equal(differs(back), 0);
+	run_free(back);
+	run_free(next);
+	store_close(s);
+	for (int i = 0; i < 2; i++) {
+		free(before[i]);
+		run_free(runs[i]);
 	}
 }
 
@@ -1268,11 +1595,14 @@ int main(void)
 		T(test_newer_refused),
 		T(test_migration_v1),
 		T(test_migration_v2),
+		T(test_migration_v3),
 		T(test_migration_bad_doc),
 		T(test_damaged_trace),
 		T(test_refused_trace),
 		T(test_concurrency),
 		T(test_killed_writer),
+		T(test_readonly_store),
+		T(test_killed_in_commit),
 		cmocka_unit_test(test_strerror),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,7 @@
 typedef struct hw_store hw_store_t;
 
 /* The schema version this library writes (PRAGMA user_version). */
-#define HW_STORE_SCHEMA 3
+#define HW_STORE_SCHEMA 4
 
 /*
  * Store statuses, beyond those of status.h (HW_ERR_NOMEM, HW_ERR_INVAL, HW_ERR_IO...).
@@ -32,7 +32,10 @@ enum hw_store_status {
 
 /* store_open flags. */
 #define HW_STORE_CREATE 1u    /* create the file when missing (its directory must exist) */
-#define HW_STORE_READONLY 2u  /* never write: no migration, no WAL switch */
+#define HW_STORE_READONLY 2u  /* never write: no migration, no WAL switch; a store of
+				 version 3 reads as it is; when SQLite cannot make the -shm
+				 file (another user's directory) and there is no -wal, the
+				 file is read as it is (immutable) */
 
 /* How long an operation waits for another process's lock before HW_STORE_ERR_BUSY. */
 #define HW_STORE_BUSY_MS 30000
@@ -60,8 +63,9 @@ const char *store_strerror(int status);
 int store_schema_version(const hw_store_t *store);
 
 /*
- * Starts saving a run: its head (start, vantage, tool, tag, options) is copied now, its
- * traces follow with store_add_trace as they complete. Traces wait in a temporary table
+ * Starts saving a run: its head (every run-level field of its JSON document: start,
+ * vantage, tool, tag, options, transit...) is copied now, its traces follow with
+ * store_add_trace as they complete. Traces wait in a temporary table
  * (on disk past a small cache, so memory stays bounded) and reach the store only with
  * store_commit_run, in one short write transaction: other processes never see part of a
  * run, and a process killed midway leaves the store as it was. One run at a time.
@@ -74,6 +78,8 @@ int store_add_trace(hw_store_t *store, const struct hw_trace *trace);
 /*
  * Writes the run begun with every trace added, in one transaction. *id (may be NULL)
  * gets its store id. On failure nothing of the run is stored and the run is over.
+ * Test hook: HOPWATCH_TEST_COMMIT_PAUSE=MS sleeps inside the transaction, before COMMIT
+ * (docs/store.md).
  */
 int store_commit_run(hw_store_t *store, int64_t *id);
 

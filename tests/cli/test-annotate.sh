@@ -82,11 +82,11 @@ hw annotate "${tables[@]}" "$WORK/fifo"
 wait "$writer"
 expect "annotate reads a named pipe ($RC)" [ "$RC" = 0 -a -s "$WORK/out" ]
 
-refused "annotate /dev/zero" "/dev/zero: not a regular file or a pipe" annotate --no-dns /dev/zero
-refused "show /dev/zero" "/dev/zero: not a regular file or a pipe" show /dev/zero
+refused "annotate /dev/zero" "RUN '/dev/zero' is not a regular file or a pipe" annotate --no-dns /dev/zero
+refused "show /dev/zero" "RUN '/dev/zero' is not a regular file or a pipe" show /dev/zero
 refused "import /dev/zero" "not a regular file or a pipe" import --store "$S" /dev/zero
 truncate -s $((1024 * 1024 * 1024 + 1)) "$WORK/huge.json"
-refused "a run file of 1 GiB + 1 byte" "huge.json: larger than 1 GiB" annotate --no-dns "$WORK/huge.json"
+refused "a run file of 1 GiB + 1 byte" "huge.json' is larger than a run file may be (1 GiB)" annotate --no-dns "$WORK/huge.json"
 rm -f "$WORK/huge.json"
 refused "--dns-server 999.1.1.1 with --no-dns" "dns-server: '999.1.1.1' is not" \
 	annotate --no-dns --dns-server 999.1.1.1 "$corpus/rich.json"

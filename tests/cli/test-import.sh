@@ -52,7 +52,7 @@ expect "diff of two imports of one file: no change, exit 0 ($RC)" [ "$RC" = 0 ]
 hw diff --store "$S"
 expect "diff without runs finds the two comparable imports ($RC)" [ "$RC" = 0 ]
 
-for f in multipath-perpacket ipv6-tcp minimal-udp empty; do
+for f in multipath-perpacket ipv6-tcp minimal-udp empty annotated; do
 	hw import --store "$S" "$corpus/$f.json"
 	id=$(sed -n 's/^run \([0-9]*\):.*/\1/p' "$WORK/out")
 	"$HOPWATCH" show "$id" --store "$S" --format json >"$WORK/s.json"
@@ -63,7 +63,7 @@ done
 refused "a bad address" "bad-addr.json: traces\[0\]" "$corpus/bad-addr.json"
 refused "a newer document" "newer" "$corpus/newer-version.json"
 refused "a missing file" "cannot read" "$WORK/nothing.json"
-refused "a run id" "not a JSON run file" 12
+refused "a run id" "12 names a stored run, not a file" 12
 refused "no file" "which file"
 refused "two files" "one file at a time" "$corpus/rich.json" "$corpus/empty.json"
 echo "1..$n"
