@@ -37,100 +37,9 @@
 #include <hopwatch/loop.h>
 #include <hopwatch/status.h>
 
-#define T_PTR 12
-#define T_TXT 16
-#define RCODE_SERVFAIL 2
-#define RCODE_NXDOMAIN 3
-#define MAX_NAMES 4096
-#define MAX_HELD 4096
+#include "dnsserver.h"
 
-/* ---- the DNS server ---- */
-
-struct held {
-	uint8_t q[512];
-	size_t n;
-	struct sockaddr_in from;
-};
-
-struct server {
-	hw_loop_t *loop;
-	int fd;
-	char addr[32];
-	bool silent;
-	int queries;
-	char *names[MAX_NAMES]; /* every distinct name asked, and how often */
-	int counts[MAX_NAMES];
-	int n_names;
-	/* Holding answers back: they go out hold_us after the first one held. */
-	uint64_t hold_us;
-	struct held *held;
-	int n_held, max_held;
-	int held_ptr, max_held_ptr, max_held_txt; /* of each kind */
-	int64_t flush_timer;
-};
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void count_name(struct server *s, const char *name)
-{
-	for (int i = 0; i < s->n_names; i++) {
-		if (strcmp(s->names[i], name) == 0) {
-			s->counts[i]++;
-			return;
-		}
-	}
-	assert_true(s->n_names < MAX_NAMES);
-	s->names[s->n_names] = strdup(name);
-	s->counts[s->n_names++] = 1;
-}
-
-/* How often name was asked. */
-static int asked(const struct server *s, const char *name)
-{
-	for (int i = 0; i < s->n_names; i++)
-		if (strcmp(s->names[i], name) == 0)
-			return s->counts[i];
-	return 0;
-}
-
-/* Appends a name as labels. */
-static size_t put_name(uint8_t *out, const char *name)
-{
-	size_t o = 0;
-
-	while (*name != '\0') {
-		const char *dot = strchr(name, '.');
-		size_t len = dot ? (size_t)(dot - name) : strlen(name);
-		out[o++] = (uint8_t)len;
-		memcpy(out + o, name, len);
-		o += len;
-		name += len + (dot != NULL);
-	}
-	out[o++] = 0;
-	return o;
-}
-
-/* One answer record: owner = the question's name, then rdata. */
-static size_t put_rr(uint8_t *out, uint16_t type, const uint8_t *rdata, size_t rdlen)
-{
-	wr16(out, 0xc00c);
-	wr16(out + 2, type);
-	wr16(out + 4, 1);
-	wr16(out + 6, 0);
-	wr16(out + 8, 60);
-	wr16(out + 10, (uint16_t)rdlen);
-	memcpy(out + 12, rdata, rdlen);
-	return 12 + rdlen;
-}
+/* ---- the zone the DNS server answers ---- */
 
 static size_t put_txt(uint8_t *out, const char *text)
 {
@@ -140,14 +49,14 @@ static size_t put_txt(uint8_t *out, const char *text)
 	assert_true(len < 256);
 	rdata[0] = (uint8_t)len;
 	memcpy(rdata + 1, text, len);
-	return put_rr(out, T_TXT, rdata, len + 1);
+	return dnsserver_put_rr(out, DNS_T_TXT, rdata, len + 1);
 }
 
 static size_t put_ptr(uint8_t *out, const char *name)
 {
 	uint8_t rdata[256];
 
-	return put_rr(out, T_PTR, rdata, put_name(rdata, name));
+	return dnsserver_put_rr(out, DNS_T_PTR, rdata, dnsserver_put_name(rdata, name));
 }
 
 /* Parses "d.c.b.a.in-addr.arpa" / "...origin.asn.test" IPv4 owners: the 4 octets. */
@@ -183,7 +92,7 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 
 	*len = 0;
 	*rcode = 0;
-	if (qtype == T_PTR && v4_owner(name, "in-addr.arpa", o)) {
+	if (qtype == DNS_T_PTR && v4_owner(name, "in-addr.arpa", o)) {
 		static const char *const nets[] = {NULL, "one", "two", "three", NULL, "five"};
 		if (o[0] == 198 && o[1] == 18 && o[2] == 7)
 			return -1;
@@ -204,11 +113,11 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 			*len = put_ptr(out, buf);
 			return 1;
 		}
-	} else if (qtype == T_PTR && v6_owner(name, "ip6.arpa", &n)) {
+	} else if (qtype == DNS_T_PTR && v6_owner(name, "ip6.arpa", &n)) {
 		snprintf(buf, sizeof(buf), "v6-%u.test", n);
 		*len = put_ptr(out, buf);
 		return 1;
-	} else if (qtype == T_TXT && v4_owner(name, "origin.asn.test", o)) {
+	} else if (qtype == DNS_T_TXT && v4_owner(name, "origin.asn.test", o)) {
 		if (o[0] == 198 && o[1] == 18 && o[2] == 7)
 			return -1;
 		if (o[0] == 198 && o[1] == 18 && o[2] == 8) {
@@ -240,10 +149,10 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 			*len = put_txt(out, "64505 | 198.18.5.0/24 | ZZ | lab | 2024-01-01");
 			return 1;
 		}
-	} else if (qtype == T_TXT && v6_owner(name, "origin6.asn.test", &n)) {
+	} else if (qtype == DNS_T_TXT && v6_owner(name, "origin6.asn.test", &n)) {
 		*len = put_txt(out, "64506 | 2001:db8::/32 | ZZ | lab | 2024-01-01");
 		return 1;
-	} else if (qtype == T_TXT && sscanf(name, "as%u.asn.tes%c", &n, (char *)buf) == 2) {
+	} else if (qtype == DNS_T_TXT && sscanf(name, "as%u.asn.tes%c", &n, (char *)buf) == 2) {
 		if (n == 64505)
 			goto nx;
 		snprintf(buf, sizeof(buf), "%u | ZZ | lab | 2024-01-01 | LAB-%u Lab network %u", n,
@@ -256,150 +165,13 @@ static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int
 		return 1;
 	}
 nx:
-	*rcode = RCODE_NXDOMAIN;
+	*rcode = DNS_RCODE_NXDOMAIN;
 	return 0;
 servfail:
-	*rcode = RCODE_SERVFAIL;
+	*rcode = DNS_RCODE_SERVFAIL;
 	return 0;
 }
 
-/* Reads the question (name lower-cased); false when it is not one. */
-static bool question(const uint8_t *p, size_t n, char *name, size_t namelen, uint16_t *qtype,
-		     size_t *qend)
-{
-	size_t off = 12, out = 0;
-
-	if (n < 12 || rd16(p + 4) != 1)
-		return false;
-	for (;;) {
-		uint8_t len;
-		if (off >= n)
-			return false;
-		if ((len = p[off++]) == 0)
-			break;
-		if (len > 63 || off + len > n || out + len + 2 > namelen)
-			return false;
-		if (out > 0)
-			name[out++] = '.';
-		for (uint8_t i = 0; i < len; i++)
-			name[out++] = (char)tolower(p[off + i]);
-		off += len;
-	}
-	name[out] = '\0';
-	if (off + 4 > n)
-		return false;
-	*qtype = rd16(p + off);
-	*qend = off + 4;
-	return true;
-}
-
-static void answer(struct server *s, const uint8_t *q, size_t n, const struct sockaddr_in *from)
-{
-	uint8_t out[2048];
-	char name[256];
-	uint16_t qtype;
-	size_t qend, len;
-	int rcode, count;
-
-	if (!question(q, n, name, sizeof(name), &qtype, &qend) || qend > 512)
-		return;
-	count = zone(name, qtype, out + qend, &len, &rcode);
-	if (count < 0)
-		return;
-	memcpy(out, q, qend);
-	out[2] = (uint8_t)(0x80 | (q[2] & 0x79));
-	out[3] = (uint8_t)(0x80 | rcode);
-	wr16(out + 6, (uint16_t)count);
-	wr16(out + 8, 0);
-	wr16(out + 10, 0);
-	assert_int_equal(sendto(s->fd, out, qend + len, 0, (const struct sockaddr *)from,
-				sizeof(*from)), (ssize_t)(qend + len));
-}
-
-static void flush_held(void *arg)
-{
-	struct server *s = arg;
-
-	s->flush_timer = 0;
-	for (int i = 0; i < s->n_held; i++)
-		answer(s, s->held[i].q, s->held[i].n, &s->held[i].from);
-	s->n_held = 0;
-	s->held_ptr = 0;
-}
-
-static void on_query(int fd, unsigned events, void *arg)
-{
-	struct server *s = arg;
-	uint8_t q[1500];
-	char name[256];
-	uint16_t qtype;
-	size_t qend;
-	struct sockaddr_in from;
-	socklen_t fromlen;
-	ssize_t n;
-
-	(void)events;
-	for (;;) {
-		fromlen = sizeof(from);
-		n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
-		if (n < 0)
-			break;
-		if (!question(q, (size_t)n, name, sizeof(name), &qtype, &qend))
-			continue;
-		s->queries++;
-		count_name(s, name);
-		if (s->silent)
-			continue;
-		if (s->hold_us == 0 || (size_t)n > sizeof(s->held[0].q)) {
-			answer(s, q, (size_t)n, &from);
-			continue;
-		}
-		assert_true(s->n_held < MAX_HELD);
-		memcpy(s->held[s->n_held].q, q, (size_t)n);
-		s->held[s->n_held].n = (size_t)n;
-		s->held_ptr += qtype == T_PTR;
-		s->held[s->n_held++].from = from;
-		if (s->n_held > s->max_held)
-			s->max_held = s->n_held;
-		if (s->held_ptr > s->max_held_ptr)
-			s->max_held_ptr = s->held_ptr;
-		if (s->n_held - s->held_ptr > s->max_held_txt)
-			s->max_held_txt = s->n_held - s->held_ptr;
-		if (s->flush_timer == 0)
-			s->flush_timer = loop_timer(s->loop, hw_now_us() + s->hold_us, flush_held, s);
-	}
-}
-
-static void server_open(struct server *s, hw_loop_t *loop)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int big = 1 << 21;
-
-	memset(s, 0, sizeof(*s));
-	s->loop = loop;
-	s->held = calloc(MAX_HELD, sizeof(*s->held));
-	assert_non_null(s->held);
-	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(s->fd >= 0);
-	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%u", ntohs(sin.sin_port));
-	assert_int_equal(loop_watch(loop, s->fd, HW_EV_READ, on_query, s), HW_OK);
-}
-
-static void server_close(struct server *s)
-{
-	if (s->flush_timer != 0)
-		loop_timer_cancel(s->loop, s->flush_timer);
-	loop_watch(s->loop, s->fd, 0, NULL, NULL);
-	close(s->fd);
-	for (int i = 0; i < s->n_names; i++)
-		free(s->names[i]);
-	free(s->held);
-}
 
 /* ---- traces ---- */
 
@@ -443,7 +215,7 @@ static struct hw_trace *make_trace(const char *const *addrs, size_t n)
 
 struct fixture {
 	hw_loop_t *loop;
-	struct server server;
+	struct dnsserver server;
 	hw_annotator_t *a;
 	struct hw_annotate_opts opts;
 	int done, expected;
@@ -471,7 +243,7 @@ static void fixture_init(struct fixture *f)
 	memset(f, 0, sizeof(*f));
 	alarm(60);
 	assert_non_null(f->loop = loop_open());
-	server_open(&f->server, f->loop);
+	dnsserver_open(&f->server, f->loop, zone);
 	annotate_opts_default(&f->opts);
 	f->opts.dns_server = f->server.addr;
 	f->opts.asn_zone = "asn.test";
@@ -509,7 +281,7 @@ static void fixture_close(struct fixture *f)
 	uint64_t t0;
 
 	assert_null(annotator_close(f->a));
-	server_close(&f->server);
+	dnsserver_close(&f->server);
 	/* Nothing left in the loop. */
 	t0 = hw_now_us();
 	assert_int_equal(loop_run(f->loop), HW_OK);
@@ -579,8 +351,8 @@ static void test_names_and_origins(void **state)
 	assert_int_equal(i->scope, HW_SCOPE_PRIVATE);
 	assert_int_equal(i->name_status, HW_LOOKUP_NOTFOUND);
 	assert_int_equal(i->asn_status, HW_LOOKUP_NONE);
-	assert_int_equal(asked(&f.server, "3.2.1.10.origin.asn.test"), 0);
-	assert_int_equal(asked(&f.server, "3.2.1.10.in-addr.arpa"), 1);
+	assert_int_equal(dnsserver_asked(&f.server, "3.2.1.10.origin.asn.test"), 0);
+	assert_int_equal(dnsserver_asked(&f.server, "3.2.1.10.in-addr.arpa"), 1);
 
 	/* Origin known, AS name NXDOMAIN. */
 	i = info(t, "198.18.5.5");
@@ -625,9 +397,9 @@ static void test_cache(void **state)
 	fixture_init(&f);
 	fixture_open(&f);
 	annotate(&f, t, 3, 10);
-	assert_int_equal(asked(&f.server, "1.1.18.198.in-addr.arpa"), 1);
-	assert_int_equal(asked(&f.server, "2.1.18.198.origin.asn.test"), 1);
-	assert_int_equal(asked(&f.server, "as64501.asn.test"), 1);
+	assert_int_equal(dnsserver_asked(&f.server, "1.1.18.198.in-addr.arpa"), 1);
+	assert_int_equal(dnsserver_asked(&f.server, "2.1.18.198.origin.asn.test"), 1);
+	assert_int_equal(dnsserver_asked(&f.server, "as64501.asn.test"), 1);
 	/* 4 addresses: 4 PTR, 4 origins, 2 AS names (64501, 64502). */
 	assert_int_equal(f.server.queries, 10);
 	annotator_stats(f.a, &st);
@@ -824,8 +596,8 @@ static void test_inflight(void **state)
 	annotate(&f, v, 2, 30);
 	assert_true(f.server.max_held_ptr <= 50);
 	assert_true(f.server.max_held_ptr >= 40);
-	assert_true(f.server.max_held_txt <= 50);
-	assert_true(f.server.max_held_txt >= 40);
+	assert_true(f.server.max_held_other <= 50);
+	assert_true(f.server.max_held_other >= 40);
 	assert_true(f.server.max_held <= 100);
 	/* 510 addresses, 3 ASes: every question asked once, every answer arrived. */
 	assert_int_equal(f.server.queries, 510 * 2 + 3);
@@ -884,11 +656,11 @@ static void test_tables(void **state)
 	t = make_trace(hops, 4);
 	annotate(&f, &t, 1, 5);
 	assert_int_equal(info(t, "198.18.1.1")->origins[0], 65001);
-	assert_int_equal(asked(&f.server, "1.1.18.198.origin.asn.test"), 0);
+	assert_int_equal(dnsserver_asked(&f.server, "1.1.18.198.origin.asn.test"), 0);
 	assert_string_equal(info(t, "198.18.1.1")->as_name, "LAB-65001 Lab network 65001");
 	assert_string_equal(info(t, "198.18.1.1")->name, "r1.one.test");
 	assert_int_equal(info(t, "198.18.2.1")->origins[0], 64502);
-	assert_int_equal(asked(&f.server, "1.2.18.198.origin.asn.test"), 1);
+	assert_int_equal(dnsserver_asked(&f.server, "1.2.18.198.origin.asn.test"), 1);
 	trace_free(t);
 	fixture_close(&f);
 	asn_table_free(tab);

@@ -16,78 +16,29 @@
 #include <hopwatch/output.h>
 #include <hopwatch/status.h>
 
+#include "fixtures.h"
+
 /* 2026-11-24T22:30:00.123456Z */
 #define T0 1795559400123456ULL
 
 /* ---- building synthetic runs ---- */
 
-static struct hw_addr addr(const char *text)
-{
-	struct hw_addr a;
-	assert_int_equal(hw_addr_parse(text, &a), HW_OK);
-	return a;
-}
-
+/* A trace sending 3 probes a hop. */
 static struct hw_trace *new_trace(enum hw_method method, const char *src, const char *dst,
 				  uint16_t flow_id, uint16_t dport, uint8_t first, uint8_t max)
 {
-	struct hw_flow f;
-
-	memset(&f, 0, sizeof(f));
-	f.method = method;
-	f.src = src != NULL ? addr(src) : f.src;
-	f.dst = addr(dst);
-	f.flow_id = flow_id;
-	f.sport = (uint16_t)(HW_FLOW_BASE + flow_id);
-	f.dport = dport;
-	struct hw_trace *t = trace_new(&f, first, max, 3);
-	assert_non_null(t);
-	return t;
-}
-
-/* Adds a reply to (ttl, attempt) and counts it; the hop's probes_sent is set by callers. */
-static struct hw_reply *add(struct hw_trace *t, uint8_t ttl, uint8_t attempt, const char *from,
-			    enum hw_reply_kind kind, uint8_t type, uint8_t code, double rtt)
-{
-	struct hw_reply r;
-	struct hw_hop *hop = trace_hop(t, ttl);
-
-	assert_non_null(hop);
-	memset(&r, 0, sizeof(r));
-	r.addr = addr(from);
-	r.attempt = attempt;
-	r.kind = kind;
-	r.icmp_type = type;
-	r.icmp_code = code;
-	r.rtt_ms = rtt;
-	r.reply_ttl = (uint8_t)(65 - ttl);
-	r.quoted_ttl = 1;
-	assert_int_equal(hop_add_reply(hop, &r), HW_OK);
-	t->replies++;
-	return &hop->replies[hop->n_replies - 1];
+	return fx_trace(method, src, dst, flow_id, dport, first, max, 3);
 }
 
 static void te(struct hw_trace *t, uint8_t ttl, uint8_t attempt, const char *from, double rtt)
 {
-	add(t, ttl, attempt, from, HW_REPLY_TIME_EXCEEDED, 11, 0, rtt);
+	fx_add(t, ttl, attempt, from, HW_REPLY_TIME_EXCEEDED, 11, 0, rtt);
 }
 
 static void sent(struct hw_trace *t, uint8_t ttl, uint8_t n)
 {
 	trace_hop(t, ttl)->probes_sent = n;
 	t->probes_sent += n;
-}
-
-static void set_mpls(struct hw_reply *r, unsigned n, const uint32_t *labels)
-{
-	struct hw_mpls_label stack[HW_MPLS_MAX];
-	for (unsigned i = 0; i < n && i < HW_MPLS_MAX; i++) {
-		stack[i].label = labels[i];
-		stack[i].tc = (uint8_t)(i % 8);
-		stack[i].s = i + 1 == n;
-		stack[i].ttl = (uint8_t)(1 + i);
-	}
-	assert_int_equal(hw_reply_set_mpls(r, stack, n), HW_OK);
 }
 
 /*
@@ -112,14 +63,14 @@ static struct hw_trace *text_trace(void)
 	te(t, 4, 1, "198.18.4.1", 0.410);
 	te(t, 4, 2, "198.18.4.2", 0.420);
 	struct hw_hop *h4 = trace_hop(t, 4);
-	set_mpls(&h4->replies[0], 2, lsp_a);
-	set_mpls(&h4->replies[1], 2, lsp_a);
-	set_mpls(&h4->replies[2], 1, lsp_b);
+	fx_set_mpls(&h4->replies[0], 2, lsp_a);
+	fx_set_mpls(&h4->replies[1], 2, lsp_a);
+	fx_set_mpls(&h4->replies[2], 1, lsp_b);
 	te(t, 5, 0, "198.18.5.1", 1.5);
 	te(t, 5, 1, "198.18.5.2", 1.25);
 	te(t, 5, 2, "198.18.5.1", 10.0);
-	add(t, 6, 0, "198.18.6.1", HW_REPLY_UNREACH, 3, 1, 0.6);
-	add(t, 6, 2, "198.18.6.1", HW_REPLY_UNREACH, 3, 1, 0.62);
+	fx_add(t, 6, 0, "198.18.6.1", HW_REPLY_UNREACH, 3, 1, 0.6);
+	fx_add(t, 6, 2, "198.18.6.1", HW_REPLY_UNREACH, 3, 1, 0.62);
 	t->stop_reason = HW_STOP_UNREACH;
 	t->stop_ttl = 6;
 	t->duration_ms = 12.34;
@@ -194,9 +145,9 @@ static void test_text_port_unreachable(void **state)
 
 	sent(t, 2, 2);
 	sent(t, 3, 1);
-	add(t, 2, 0, "198.18.2.1", HW_REPLY_UNREACH, 3, 3, 0.2);
-	add(t, 2, 1, "198.18.2.1", HW_REPLY_UNREACH, 3, 4, 0.25)->mtu = 1400;
-	add(t, 3, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.3);
+	fx_add(t, 2, 0, "198.18.2.1", HW_REPLY_UNREACH, 3, 3, 0.2);
+	fx_add(t, 2, 1, "198.18.2.1", HW_REPLY_UNREACH, 3, 4, 0.25)->mtu = 1400;
+	fx_add(t, 3, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.3);
 	t->stop_reason = HW_STOP_COMPLETED;
 	t->stop_ttl = 3;
 	t->probes_sent = 3;
@@ -224,7 +175,7 @@ static void test_doubletree_skipped(void **state)
 	sent(t, 3, 1);
 	sent(t, 4, 1);
 	te(t, 3, 0, "198.18.3.1", 0.061);
-	add(t, 4, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.08);
+	fx_add(t, 4, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.08);
 	t->stop_reason = HW_STOP_COMPLETED;
 	t->stop_ttl = 4;
 	char *got = capture_text(t);
@@ -280,22 +231,22 @@ static struct hw_trace *mp_trace(void)
 	sent(t, 3, 2);
 	sent(t, 4, 2);
 	te(t, 1, 0, "198.18.1.2", 0.1);
-	(r = add(t, 1, 0, "198.18.1.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.12))->flow_id = 1;
+	(r = fx_add(t, 1, 0, "198.18.1.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.12))->flow_id = 1;
 	te(t, 2, 0, "198.18.2.2", 0.2);
-	(r = add(t, 2, 0, "198.18.5.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.25))->flow_id = 1;
-	(r = add(t, 2, 0, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.21))->flow_id = 2;
+	(r = fx_add(t, 2, 0, "198.18.5.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.25))->flow_id = 1;
+	(r = fx_add(t, 2, 0, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.21))->flow_id = 2;
 	/* Flow 1 repeated: another interface answers, per packet. */
-	(r = add(t, 2, 1, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.22))->flow_id = 1;
+	(r = fx_add(t, 2, 1, "198.18.2.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.22))->flow_id = 1;
 	trace_hop(t, 2)->per_packet = true;
-	add(t, 4, 0, "198.18.8.2", HW_REPLY_UNREACH, 3, 3, 0.4);
-	r = add(t, 4, 0, "198.18.6.2", HW_REPLY_UNREACH, 3, 1, 0.41);
+	fx_add(t, 4, 0, "198.18.8.2", HW_REPLY_UNREACH, 3, 3, 0.4);
+	r = fx_add(t, 4, 0, "198.18.6.2", HW_REPLY_UNREACH, 3, 1, 0.41);
 	r->flow_id = 1;
-	set_mpls(r, 1, lsp);
-	struct hw_link l = {addr("198.18.1.2"), addr("198.18.2.2"), 1, true};
+	fx_set_mpls(r, 1, lsp);
+	struct hw_link l = {fx_addr("198.18.1.2"), fx_addr("198.18.2.2"), 1, true};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	l.to = addr("198.18.5.2");
+	l.to = fx_addr("198.18.5.2");
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	struct hw_diamond d = {.div_ttl = 1, .divergence = addr("198.18.1.2"), .max_width = 2};
+	struct hw_diamond d = {.div_ttl = 1, .divergence = fx_addr("198.18.1.2"), .max_width = 2};
 	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
 	t->stop_reason = HW_STOP_COMPLETED;
 	t->stop_ttl = 4;
@@ -333,7 +284,7 @@ static void test_text_multipath(void **state)
 	t->method = HW_METHOD_ICMP;
 	t->n_links = 0;
 	t->diamonds[0] = (struct hw_diamond){.div_ttl = 0, .conv_ttl = 4, .max_width = 3,
-					     .length = 4, .convergence = addr("198.18.8.2")};
+					     .length = 4, .convergence = fx_addr("198.18.8.2")};
 	t->multipath = HW_MULTIPATH_MDA;
 	t->confidence = 99;
 	got = capture_text(t);
@@ -371,7 +322,7 @@ static struct hw_run *rich_run(void)
 	a->start_unix_us = T0 + 1500;
 	trace_hop(a, 1)->replies[0].ipid = 65535;
 	trace_hop(a, 1)->replies[1].quoted_ttl = 0;
-	set_mpls(&trace_hop(a, 3)->replies[0], 2, stack);
+	fx_set_mpls(&trace_hop(a, 3)->replies[0], 2, stack);
 	trace_truncate(a, 6);
 	assert_int_equal(run_add_trace(run, a), HW_OK);
 
@@ -382,11 +333,11 @@ static struct hw_run *rich_run(void)
 	for (uint8_t ttl = 3; ttl <= 8; ttl++)
 		sent(b, ttl, ttl == 8 ? 255 : 2);
 	te(b, 3, 1, "2001:db8:1::1", 0.0);
-	add(b, 4, 0, "2001:db8:1::2", HW_REPLY_PACKET_TOO_BIG, 2, 0, 1.001)->mtu = 1280;
-	add(b, 5, 1, "2001:db8:1::3", HW_REPLY_PARAM_PROBLEM, 4, 0, 2.0)->mtu = 0xffffffff;
-	add(b, 7, 0, "2001:db8:1::4", HW_REPLY_UNREACH, 1, 1, 3.5);
-	add(b, 8, 254, "2001:db8:3::2", HW_REPLY_TCP_SYNACK, 0, 0, 999999.999);
-	add(b, 8, 0, "2001:db8:3::2", HW_REPLY_TCP_RST, 0, 0, 4.0);
+	fx_add(b, 4, 0, "2001:db8:1::2", HW_REPLY_PACKET_TOO_BIG, 2, 0, 1.001)->mtu = 1280;
+	fx_add(b, 5, 1, "2001:db8:1::3", HW_REPLY_PARAM_PROBLEM, 4, 0, 2.0)->mtu = 0xffffffff;
+	fx_add(b, 7, 0, "2001:db8:1::4", HW_REPLY_UNREACH, 1, 1, 3.5);
+	fx_add(b, 8, 254, "2001:db8:3::2", HW_REPLY_TCP_SYNACK, 0, 0, 999999.999);
+	fx_add(b, 8, 0, "2001:db8:3::2", HW_REPLY_TCP_RST, 0, 0, 4.0);
 	b->stop_reason = HW_STOP_MAXTTL;
 	b->stop_ttl = 8;
 	b->duration_ms = 1e12;
@@ -420,118 +371,6 @@ static char *capture_json(const struct hw_run *run, size_t *len_out)
 	return buf;
 }
 
-static void assert_addr_equal(const struct hw_addr *x, const struct hw_addr *y)
-{
-	assert_int_equal(x->family, y->family);
-	assert_memory_equal(x->a, y->a, hw_addr_len(x));
-}
-
-static void assert_reply_equal(const struct hw_reply *x, const struct hw_reply *y)
-{
-	assert_addr_equal(&x->addr, &y->addr);
-	assert_int_equal(x->attempt, y->attempt);
-	assert_int_equal(x->flow_id, y->flow_id);
-	assert_int_equal(x->kind, y->kind);
-	assert_int_equal(x->icmp_type, y->icmp_type);
-	assert_int_equal(x->icmp_code, y->icmp_code);
-	assert_true(fabs(x->rtt_ms - y->rtt_ms) <= 0.0005);
-	assert_int_equal(x->reply_ttl, y->reply_ttl);
-	assert_int_equal(x->quoted_ttl, y->quoted_ttl);
-	assert_int_equal(x->ipid, y->ipid);
-	assert_int_equal(x->mtu, y->mtu);
-	assert_int_equal(x->n_mpls, y->n_mpls);
-	for (unsigned i = 0; i < x->n_mpls; i++) {
-		assert_int_equal(x->mpls[i].label, y->mpls[i].label);
-		assert_int_equal(x->mpls[i].tc, y->mpls[i].tc);
-		assert_int_equal(x->mpls[i].s, y->mpls[i].s);
-		assert_int_equal(x->mpls[i].ttl, y->mpls[i].ttl);
-	}
-}
-
-static void assert_hop_equal(const struct hw_hop *x, const struct hw_hop *y)
-{
-	assert_int_equal(x->ttl, y->ttl);
-	assert_int_equal(x->per_packet, y->per_packet);
-	assert_int_equal(x->probes_sent, y->probes_sent);
-	assert_int_equal(x->n_replies, y->n_replies);
-	for (size_t i = 0; i < x->n_replies; i++)
-		assert_reply_equal(&x->replies[i], &y->replies[i]);
-}
-
-static void assert_trace_equal(const struct hw_trace *x, const struct hw_trace *y)
-{
-	if (x->network == NULL)
-		assert_null(y->network);
-	else
-		assert_string_equal(x->network, y->network);
-	if (x->target == NULL)
-		assert_null(y->target);
-	else
-		assert_string_equal(x->target, y->target);
-	assert_addr_equal(&x->src, &y->src);
-	assert_addr_equal(&x->dst, &y->dst);
-	assert_int_equal(x->method, y->method);
-	assert_int_equal(x->flow_id, y->flow_id);
-	assert_int_equal(x->sport, y->sport);
-	assert_int_equal(x->dport, y->dport);
-	assert_int_equal(x->tos, y->tos);
-	assert_int_equal(x->flow_label, y->flow_label);
-	assert_int_equal(x->first_ttl, y->first_ttl);
-	assert_int_equal(x->max_ttl, y->max_ttl);
-	assert_int_equal(x->probes_per_hop, y->probes_per_hop);
-	assert_int_equal(x->stop_reason, y->stop_reason);
-	assert_int_equal(x->stop_ttl, y->stop_ttl);
-	assert_int_equal(x->start_unix_us, y->start_unix_us);
-	assert_true(fabs(x->duration_ms - y->duration_ms) <= 0.0005);
-	assert_int_equal(x->probes_sent, y->probes_sent);
-	assert_int_equal(x->replies, y->replies);
-	assert_int_equal(x->n_hops, y->n_hops);
-	for (size_t i = 0; i < x->n_hops; i++)
-		assert_hop_equal(&x->hops[i], &y->hops[i]);
-	assert_int_equal(x->multipath, y->multipath);
-	assert_int_equal(x->confidence, y->confidence);
-	assert_int_equal(x->n_links, y->n_links);
-	for (size_t i = 0; i < x->n_links; i++) {
-		assert_addr_equal(&x->links[i].from, &y->links[i].from);
-		assert_addr_equal(&x->links[i].to, &y->links[i].to);
-		assert_int_equal(x->links[i].ttl, y->links[i].ttl);
-		assert_int_equal(x->links[i].per_packet, y->links[i].per_packet);
-	}
-	assert_int_equal(x->n_infos, y->n_infos);
-	for (size_t i = 0; i < x->n_infos; i++) {
-		const struct hw_addr_info *a = &x->infos[i], *b = &y->infos[i];
-		assert_addr_equal(&a->addr, &b->addr);
-		assert_int_equal(a->scope, b->scope);
-		assert_int_equal(a->name_status, b->name_status);
-		assert_int_equal(a->asn_status, b->asn_status);
-		assert_int_equal(a->n_origins, b->n_origins);
-		for (unsigned k = 0; k < a->n_origins; k++)
-			assert_int_equal(a->origins[k], b->origins[k]);
-		if (a->name == NULL)
-			assert_null(b->name);
-		else
-			assert_string_equal(a->name, b->name);
-		if (a->as_name == NULL)
-			assert_null(b->as_name);
-		else
-			assert_string_equal(a->as_name, b->as_name);
-	}
-	assert_int_equal(x->n_diamonds, y->n_diamonds);
-	for (size_t i = 0; i < x->n_diamonds; i++) {
-		const struct hw_diamond *a = &x->diamonds[i], *b = &y->diamonds[i];
-		assert_int_equal(a->divergence.family, b->divergence.family);
-		assert_int_equal(a->convergence.family, b->convergence.family);
-		if (a->divergence.family != 0)
-			assert_addr_equal(&a->divergence, &b->divergence);
-		if (a->convergence.family != 0)
-			assert_addr_equal(&a->convergence, &b->convergence);
-		assert_int_equal(a->div_ttl, b->div_ttl);
-		assert_int_equal(a->conv_ttl, b->conv_ttl);
-		assert_int_equal(a->max_width, b->max_width);
-		assert_int_equal(a->length, b->length);
-	}
-}
-
 static void assert_run_equal(const struct hw_run *x, const struct hw_run *y)
 {
 	assert_int_equal(x->start_unix_us, y->start_unix_us);
@@ -542,7 +381,7 @@ static void assert_run_equal(const struct hw_run *x, const struct hw_run *y)
 		assert_int_equal(x->transit[i], y->transit[i]);
 	assert_int_equal(x->n_traces, y->n_traces);
 	for (size_t i = 0; i < x->n_traces; i++)
-		assert_trace_equal(x->traces[i], y->traces[i]);
+		fx_assert_trace_equal(x->traces[i], y->traces[i], false);
 }
 
 static struct hw_run *read_ok(const char *text, size_t len)
@@ -652,11 +491,11 @@ static void test_json_exact(void **state)
 	run->start_unix_us = T0;
 	run->vantage = strdup("vp");
 	sent(t, 1, 2);
-	r = add(t, 1, 1, "198.18.1.1", HW_REPLY_UNREACH, 3, 4, 0.0521);
+	r = fx_add(t, 1, 1, "198.18.1.1", HW_REPLY_UNREACH, 3, 4, 0.0521);
 	r->reply_ttl = 64;
 	r->ipid = 1234;
 	r->mtu = 1400;
-	set_mpls(r, 1, label);
+	fx_set_mpls(r, 1, label);
 	t->stop_reason = HW_STOP_UNREACH;
 	t->stop_ttl = 1;
 	t->start_unix_us = 1;
@@ -760,11 +599,11 @@ static void test_json_exact_multipath(void **state)
 	trace_hop(t, 1)->replies[0].reply_ttl = 64;
 	trace_hop(t, 1)->replies[0].flow_id = 17;
 	trace_hop(t, 1)->per_packet = true;
-	struct hw_reply *r = add(t, 2, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.2);
+	struct hw_reply *r = fx_add(t, 2, 0, "198.18.3.2", HW_REPLY_UNREACH, 3, 3, 0.2);
 	r->flow_id = 17;
-	struct hw_link l = {addr("198.18.1.1"), addr("198.18.3.2"), 1, true};
+	struct hw_link l = {fx_addr("198.18.1.1"), fx_addr("198.18.3.2"), 1, true};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	struct hw_diamond d = {.div_ttl = 0, .conv_ttl = 2, .convergence = addr("198.18.3.2"),
+	struct hw_diamond d = {.div_ttl = 0, .conv_ttl = 2, .convergence = fx_addr("198.18.3.2"),
 			       .max_width = 2, .length = 2};
 	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
 	t->stop_reason = HW_STOP_COMPLETED;
@@ -1188,25 +1027,6 @@ static void test_json_read_args(void **state)
 
 /* ---- annotation ---- */
 
-/* Sets what annotation would have learned about an address of t. */
-static struct hw_addr_info *annotate_addr(struct hw_trace *t, const char *a, const char *name,
-					  uint8_t name_status, const uint32_t *origins,
-					  unsigned n, const char *as_name, uint8_t asn_status)
-{
-	struct hw_addr ad = addr(a);
-	struct hw_addr_info *info = trace_info_add(t, &ad);
-
-	assert_non_null(info);
-	info->name = name ? strdup(name) : NULL;
-	info->name_status = name_status;
-	info->n_origins = (uint8_t)n;
-	for (unsigned i = 0; i < n; i++)
-		info->origins[i] = origins[i];
-	info->as_name = as_name ? strdup(as_name) : NULL;
-	info->asn_status = asn_status;
-	return info;
-}
-
 /* rich_run with trace 0 annotated: AS64500 at hop 1, AS4837 (MOAS with 4808) at 3-4, a
    failed lookup at hop 5, AS131279 at hop 6; and a transit list. */
 static struct hw_run *annotated_run(void)
@@ -1215,15 +1035,15 @@ static struct hw_run *annotated_run(void)
 	struct hw_run *run = rich_run();
 	struct hw_trace *t = run->traces[0];
 
-	annotate_addr(t, "198.18.1.1", "edge-1.example", HW_LOOKUP_OK, edge, 1, "LAB-EDGE Edge",
+	fx_info(t, "198.18.1.1", "edge-1.example", HW_LOOKUP_OK, edge, 1, "LAB-EDGE Edge",
 		      HW_LOOKUP_OK);
-	annotate_addr(t, "198.18.3.1", "cu-bj-1.example", HW_LOOKUP_OK, cu, 2,
+	fx_info(t, "198.18.3.1", "cu-bj-1.example", HW_LOOKUP_OK, cu, 2,
 		      "CHINA169-BACKBONE CHINA UNICOM China169 Backbone, CN", HW_LOOKUP_OK);
-	annotate_addr(t, "198.18.4.1", NULL, HW_LOOKUP_NOTFOUND, cu, 1, NULL, HW_LOOKUP_OK);
-	annotate_addr(t, "198.18.4.2", NULL, HW_LOOKUP_FAILED, cu, 1, NULL, HW_LOOKUP_OK);
-	annotate_addr(t, "198.18.5.1", NULL, HW_LOOKUP_FAILED, NULL, 0, NULL, HW_LOOKUP_FAILED);
-	annotate_addr(t, "198.18.5.2", NULL, HW_LOOKUP_NONE, NULL, 0, NULL, HW_LOOKUP_NOTFOUND);
-	annotate_addr(t, "198.18.6.1", "kp.example", HW_LOOKUP_OK, kp, 1, "STAR-KP Ryugyong",
+	fx_info(t, "198.18.4.1", NULL, HW_LOOKUP_NOTFOUND, cu, 1, NULL, HW_LOOKUP_OK);
+	fx_info(t, "198.18.4.2", NULL, HW_LOOKUP_FAILED, cu, 1, NULL, HW_LOOKUP_OK);
+	fx_info(t, "198.18.5.1", NULL, HW_LOOKUP_FAILED, NULL, 0, NULL, HW_LOOKUP_FAILED);
+	fx_info(t, "198.18.5.2", NULL, HW_LOOKUP_NONE, NULL, 0, NULL, HW_LOOKUP_NOTFOUND);
+	fx_info(t, "198.18.6.1", "kp.example", HW_LOOKUP_OK, kp, 1, "STAR-KP Ryugyong",
 		      HW_LOOKUP_OK);
 	run->transit = calloc(1, sizeof(*run->transit));
 	run->transit[0] = 4837;
@@ -1404,7 +1224,7 @@ static void test_text_annotation(void **state)
 	(void)state;
 	struct hw_run *run = annotated_run();
 	struct hw_trace *t = run->traces[0];
-	struct hw_addr p = addr("10.0.0.1");
+	struct hw_addr p = fx_addr("10.0.0.1");
 	struct hw_addr_info *priv;
 
 	/* A private address: labelled, never asked. */
@@ -1477,7 +1297,7 @@ static void test_text_as_names(void **state)
 		struct hw_run *run = rich_run();
 		struct hw_trace *t = run->traces[0];
 		char want[256];
-		annotate_addr(t, "198.18.1.1", NULL, HW_LOOKUP_NOTFOUND, cu, 1, cases[k].as_name,
+		fx_info(t, "198.18.1.1", NULL, HW_LOOKUP_NOTFOUND, cu, 1, cases[k].as_name,
 			      HW_LOOKUP_OK);
 		char *text = capture_text(t);
 		snprintf(want, sizeof(want), " 1  198.18.1.1 [AS4837 %s]  0.052 ms", cases[k].shown);

@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -25,226 +24,83 @@
 #include <hopwatch/resolve.h>
 #include <hopwatch/status.h>
 
-#define T_A 1
-#define T_AAAA 28
-#define RCODE_NOERROR 0
-#define RCODE_SERVFAIL 2
-#define RCODE_NXDOMAIN 3
-#define RCODE_REFUSED 5
+#include "dnsserver.h"
+
 #define NO_ANSWER (-1)
-#define BAD_ANSWER (-2) /* announces a record it does not hold */
-#define MAX_RR 4
 
-/* ---- a DNS server for the tests ---- */
+/* ---- the zone the DNS server answers ---- */
 
-struct server {
-	hw_loop_t *loop;
-	int fd;
-	uint16_t port;
-	char addr[32];    /* "127.0.0.1:PORT", for resolver_open */
-	bool silent;      /* read questions, answer none */
-	int queries;      /* questions read */
-	int foreign;      /* questions for names outside .test: a search domain leaked */
-};
-
-struct rrset {
-	int rcode; /* or NO_ANSWER */
-	int n;
-	uint8_t rdata[MAX_RR][16];
-	uint16_t rdlen;
-};
-
-static uint16_t rd16(const uint8_t *p)
+/* Appends an A or AAAA record for text at out + *len; returns 1 (one record more). */
+static int put_addr(uint8_t *out, size_t *len, int family, const char *text)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	uint8_t rdata[16];
+
+	assert_int_equal(inet_pton(family, text, rdata), 1);
+	*len += dnsserver_put_rr(out + *len, family == AF_INET ? DNS_T_A : DNS_T_AAAA, rdata,
+				 family == AF_INET ? 4 : 16);
+	return 1;
 }
 
-static void wr16(uint8_t *p, uint16_t v)
+/* The test zone: the answers for name and type (see dnsserver_zone_fn). */
+static int zone(const char *name, uint16_t qtype, uint8_t *out, size_t *len, int *rcode)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void rr_add(struct rrset *rr, int family, const char *text)
-{
-	assert_true(rr->n < MAX_RR);
-	assert_int_equal(inet_pton(family, text, rr->rdata[rr->n]), 1);
-	rr->rdlen = family == AF_INET ? 4 : 16;
-	rr->n++;
-}
-
-/* The test zone: what the server answers for name and type. */
-static struct rrset zone(const char *name, uint16_t qtype)
-{
-	struct rrset rr = {.rcode = RCODE_NOERROR};
 	unsigned num;
 	char end;
+	int n = 0;
 
+	*len = 0;
+	*rcode = DNS_RCODE_NOERROR;
 	if (strcmp(name, "v4.test") == 0) {
-		if (qtype == T_A) {
-			rr_add(&rr, AF_INET, "192.0.2.1");
-			rr_add(&rr, AF_INET, "192.0.2.2");
+		if (qtype == DNS_T_A) {
+			n += put_addr(out, len, AF_INET, "192.0.2.1");
+			n += put_addr(out, len, AF_INET, "192.0.2.2");
 		}
 	} else if (strcmp(name, "v6.test") == 0) {
-		if (qtype == T_AAAA)
-			rr_add(&rr, AF_INET6, "2001:db8::1");
+		if (qtype == DNS_T_AAAA)
+			n += put_addr(out, len, AF_INET6, "2001:db8::1");
 	} else if (strcmp(name, "both.test") == 0) {
-		if (qtype == T_A)
-			rr_add(&rr, AF_INET, "192.0.2.3");
-		else if (qtype == T_AAAA)
-			rr_add(&rr, AF_INET6, "2001:db8::3");
+		if (qtype == DNS_T_A)
+			n += put_addr(out, len, AF_INET, "192.0.2.3");
+		else if (qtype == DNS_T_AAAA)
+			n += put_addr(out, len, AF_INET6, "2001:db8::3");
 	} else if (strcmp(name, "dup.test") == 0) {
-		if (qtype == T_A) {
-			rr_add(&rr, AF_INET, "192.0.2.4");
-			rr_add(&rr, AF_INET, "192.0.2.4");
+		if (qtype == DNS_T_A) {
+			n += put_addr(out, len, AF_INET, "192.0.2.4");
+			n += put_addr(out, len, AF_INET, "192.0.2.4");
 		}
 	} else if (sscanf(name, "h%u.tes%c", &num, &end) == 2 && end == 't' && num < 65536) {
-		if (qtype == T_A) {
+		if (qtype == DNS_T_A) {
 			char text[32];
 
 			snprintf(text, sizeof(text), "10.0.%u.%u", num >> 8, num & 255);
-			rr_add(&rr, AF_INET, text);
+			n += put_addr(out, len, AF_INET, text);
 		}
 	} else if (strcmp(name, "silent.test") == 0) {
-		rr.rcode = NO_ANSWER;
+		n = NO_ANSWER;
 	} else if (strcmp(name, "bad.test") == 0) {
-		rr.rcode = BAD_ANSWER;
+		n = 1; /* announces a record it does not hold */
 	} else if (strcmp(name, "fail.test") == 0) {
-		rr.rcode = RCODE_SERVFAIL;
+		*rcode = DNS_RCODE_SERVFAIL;
 	} else if (strcmp(name, "refused.test") == 0) {
-		rr.rcode = RCODE_REFUSED;
+		*rcode = DNS_RCODE_REFUSED;
 	} else {
-		rr.rcode = RCODE_NXDOMAIN;
+		*rcode = DNS_RCODE_NXDOMAIN;
 	}
-	return rr;
+	return n;
 }
 
-/* Reads the one question of a query: its name (lower case) and type; *qend ends it. */
-static bool parse_question(const uint8_t *p, size_t n, char *name, size_t namelen,
-			   uint16_t *qtype, size_t *qend)
+/* Questions for names outside .test: a search domain leaked. */
+static int foreign(const struct dnsserver *s)
 {
-	size_t off = 12, out = 0;
+	int n = 0;
 
-	if (n < 12 || rd16(p + 4) != 1)
-		return false;
-	for (;;) {
-		uint8_t len;
+	for (int i = 0; i < s->n_names; i++) {
+		size_t len = strlen(s->names[i]);
 
-		if (off >= n)
-			return false;
-		if ((len = p[off++]) == 0)
-			break;
-		if (len > 63 || off + len > n || out + len + 2 > namelen)
-			return false;
-		if (out > 0)
-			name[out++] = '.';
-		for (uint8_t i = 0; i < len; i++)
-			name[out++] = (char)tolower(p[off + i]);
-		off += len;
+		if (strcmp(s->names[i] + (len > 5 ? len - 5 : 0), ".test") != 0)
+			n += s->counts[i];
 	}
-	name[out] = '\0';
-	if (off + 4 > n)
-		return false;
-	*qtype = rd16(p + off);
-	*qend = off + 4;
-	return true;
-}
-
-/* The answer to a query: its header and question, then the records as pointers to it. */
-static size_t build_answer(const uint8_t *q, size_t qend, uint16_t qtype,
-			   const struct rrset *rr, uint8_t *out)
-{
-	size_t off = qend;
-
-	memcpy(out, q, qend);
-	/* QR, the query's opcode and RD, RA, the rcode. */
-	out[2] = (uint8_t)(0x80 | (q[2] & 0x79));
-	out[3] = (uint8_t)(0x80 | rr->rcode);
-	wr16(out + 6, (uint16_t)rr->n);
-	wr16(out + 8, 0);
-	wr16(out + 10, 0);
-	for (int i = 0; i < rr->n; i++) {
-		wr16(out + off, 0xc00c); /* the name in the question */
-		wr16(out + off + 2, qtype);
-		wr16(out + off + 4, 1); /* IN */
-		wr16(out + off + 6, 0);
-		wr16(out + off + 8, 60); /* TTL */
-		wr16(out + off + 10, rr->rdlen);
-		memcpy(out + off + 12, rr->rdata[i], rr->rdlen);
-		off += 12 + rr->rdlen;
-	}
-	return off;
-}
-
-static void serve_one(struct server *s, const uint8_t *q, size_t n,
-		      const struct sockaddr_in *from)
-{
-	uint8_t out[1024];
-	char name[256];
-	uint16_t qtype;
-	size_t qend, len;
-	struct rrset rr;
-
-	if (!parse_question(q, n, name, sizeof(name), &qtype, &qend) || qend > 512)
-		return;
-	s->queries++;
-	if (strcmp(name + (strlen(name) > 5 ? strlen(name) - 5 : 0), ".test") != 0)
-		s->foreign++;
-	rr = zone(name, qtype);
-	if (s->silent || rr.rcode == NO_ANSWER)
-		return;
-	len = build_answer(q, qend, qtype, &rr, out);
-	if (rr.rcode == BAD_ANSWER) {
-		out[3] = 0x80;
-		wr16(out + 6, 1);
-	}
-	assert_int_equal(sendto(s->fd, out, len, 0, (const struct sockaddr *)from,
-				sizeof(*from)), (ssize_t)len);
-}
-
-static void on_query(int fd, unsigned events, void *arg)
-{
-	struct server *s = arg;
-	uint8_t q[1500];
-	struct sockaddr_in from;
-	socklen_t fromlen;
-	ssize_t n;
-
-	(void)events;
-	for (;;) {
-		fromlen = sizeof(from);
-		n = recvfrom(fd, q, sizeof(q), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
-		if (n < 0)
-			break;
-		serve_one(s, q, (size_t)n, &from);
-	}
-}
-
-static void server_open(struct server *s, hw_loop_t *loop, bool silent)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int big = 1 << 20;
-
-	memset(s, 0, sizeof(*s));
-	s->loop = loop;
-	s->silent = silent;
-	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(s->fd >= 0);
-	/* Bursts of many questions must not be dropped before we read them. */
-	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&sin, &len), 0);
-	s->port = ntohs(sin.sin_port);
-	snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%u", s->port);
-	assert_int_equal(loop_watch(loop, s->fd, HW_EV_READ, on_query, s), HW_OK);
-}
-
-static void server_close(struct server *s)
-{
-	loop_watch(s->loop, s->fd, 0, NULL, NULL);
-	close(s->fd);
+	return n;
 }
 
 /* ---- lookups and their answers ---- */
@@ -342,7 +198,7 @@ static bool has_addr(const struct result *res, const char *text)
 /* Test fixture: a loop, a server on it and a resolver asking that server only. */
 struct fixture {
 	hw_loop_t *loop;
-	struct server server;
+	struct dnsserver server;
 	hw_resolver_t *r;
 };
 
@@ -355,7 +211,8 @@ static struct fixture *fixture_open(bool silent, double timeout_s)
 	/* A hang must fail the test, not the whole run. */
 	alarm(30);
 	assert_non_null(f->loop = loop_open());
-	server_open(&f->server, f->loop, silent);
+	dnsserver_open(&f->server, f->loop, zone);
+	f->server.silent = silent;
 	f->r = resolver_open(f->loop, f->server.addr, timeout_s, &status);
 	assert_non_null(f->r);
 	assert_int_equal(status, HW_OK);
@@ -371,7 +228,7 @@ static void fixture_close(struct fixture *f)
 	uint64_t t0;
 
 	assert_null(resolver_close(f->r));
-	server_close(&f->server);
+	dnsserver_close(&f->server);
 	t0 = hw_now_us();
 	assert_int_equal(loop_run(f->loop), HW_OK);
 	assert_true(hw_now_us() - t0 < 100000);
@@ -470,7 +327,7 @@ static void test_lookup_a(void **state)
 	assert_true(has_addr(&res[2], "192.0.2.4"));
 	/* One question each: no search domain, no AAAA. */
 	assert_int_equal(f->server.queries, 3);
-	assert_int_equal(f->server.foreign, 0);
+	assert_int_equal(foreign(&f->server), 0);
 	fixture_close(f);
 }
 
@@ -500,7 +357,7 @@ static void test_lookup_aaaa(void **state)
 	assert_int_equal(res[3].addrs[0].family, AF_INET);
 	/* AF_UNSPEC asks both A and AAAA. */
 	assert_int_equal(f->server.queries, 6);
-	assert_int_equal(f->server.foreign, 0);
+	assert_int_equal(foreign(&f->server), 0);
 	fixture_close(f);
 }
 
@@ -528,7 +385,7 @@ static void test_nxdomain(void **state)
 		assert_int_equal(res[i].calls, 1);
 		assert_true(since_s(&run, res[i].at_us) < 1.0);
 	}
-	assert_int_equal(f->server.foreign, 0);
+	assert_int_equal(foreign(&f->server), 0);
 	fixture_close(f);
 }
 
@@ -583,7 +440,7 @@ static void test_timeout(void **state)
 	/* The server was asked again before the end (c-ares retries), but not endlessly. */
 	assert_true(f->server.queries >= 4 && f->server.queries <= 12);
 	/* With nothing left to wait for, the resolver stopped: the loop runs dry at once. */
-	server_close(&f->server);
+	dnsserver_close(&f->server);
 	t0 = hw_now_us();
 	assert_int_equal(loop_run(f->loop), HW_OK);
 	assert_true(hw_now_us() - t0 < 100000);
@@ -643,7 +500,7 @@ static void test_many(void **state)
 		assert_true(has_addr(&res[i], text));
 	}
 	assert_int_equal(resolver_pending(f->r), 0);
-	assert_int_equal(f->server.foreign, 0);
+	assert_int_equal(foreign(&f->server), 0);
 	free(res);
 	fixture_close(f);
 }

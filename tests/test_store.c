@@ -31,6 +31,8 @@
 #include <hopwatch/store.h>
 #include <hopwatch/tracebin.h>
 
+#include "fixtures.h"
+
 /* 2026-11-24T22:30:00.123456Z */
 #define T0 1795559400123456ULL
 #define HOUR_US 3600000000ULL
@@ -67,50 +69,23 @@ static int teardown(void **state)
 
 /* ---- synthetic runs ---- */
 
-static struct hw_addr addr(const char *text)
-{
-	struct hw_addr a;
-	assert_int_equal(hw_addr_parse(text, &a), HW_OK);
-	return a;
-}
-
+/* A UDP trace from TTL 1, 3 probes a hop. */
 static struct hw_trace *new_trace(const char *src, const char *dst, uint16_t flow_id,
 				  uint8_t max)
 {
-	struct hw_flow f;
-	memset(&f, 0, sizeof(f));
-	f.method = HW_METHOD_UDP;
-	f.src = addr(src);
-	f.dst = addr(dst);
-	f.flow_id = flow_id;
-	f.sport = (uint16_t)(HW_FLOW_BASE + flow_id);
-	f.dport = HW_UDP_DPORT;
-	struct hw_trace *t = trace_new(&f, 1, max, 3);
-	assert_non_null(t);
-	return t;
+	return fx_trace(HW_METHOD_UDP, src, dst, flow_id, HW_UDP_DPORT, 1, max, 3);
 }
 
+/* A reply with its IP id, counted as a probe sent (by the hop, for its attempt). */
 static struct hw_reply *add(struct hw_trace *t, uint8_t ttl, uint8_t attempt, const char *from,
 			    enum hw_reply_kind kind, uint8_t type, uint8_t code, double rtt)
 {
-	struct hw_reply r;
+	struct hw_reply *r = fx_add(t, ttl, attempt, from, kind, type, code, rtt);
 	struct hw_hop *hop = trace_hop(t, ttl);
-	assert_non_null(hop);
-	memset(&r, 0, sizeof(r));
-	r.addr = addr(from);
-	r.attempt = attempt;
-	r.kind = kind;
-	r.icmp_type = type;
-	r.icmp_code = code;
-	r.rtt_ms = rtt;
-	r.reply_ttl = (uint8_t)(65 - ttl);
-	r.quoted_ttl = 1;
-	r.ipid = (uint16_t)(1000 + ttl * 10 + attempt);
-	assert_int_equal(hop_add_reply(hop, &r), HW_OK);
+	r->ipid = (uint16_t)(1000 + ttl * 10 + attempt);
 	hop->probes_sent = hop->probes_sent > attempt ? hop->probes_sent : (uint32_t)attempt + 1;
 	t->probes_sent++;
-	t->replies++;
-	return &hop->replies[hop->n_replies - 1];
+	return r;
 }
 
 /* A Paris trace of `hops` routers then the destination; an MPLS hop at TTL 2. */
@@ -158,13 +133,13 @@ static struct hw_trace *mp_trace(const char *dst)
 	add(t, 3, 0, "198.18.9.2", HW_REPLY_TIME_EXCEEDED, 11, 0, 0.3)->flow_id = 1;
 	add(t, 4, 0, dst, HW_REPLY_UNREACH, 3, 3, 0.4);
 	trace_hop(t, 2)->per_packet = true;
-	struct hw_link l = {addr("198.18.1.2"), addr("198.18.2.2"), 1, false};
+	struct hw_link l = {fx_addr("198.18.1.2"), fx_addr("198.18.2.2"), 1, false};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	l.to = addr("198.18.5.2");
+	l.to = fx_addr("198.18.5.2");
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	l = (struct hw_link){addr("198.18.2.2"), addr("198.18.9.2"), 2, true};
+	l = (struct hw_link){fx_addr("198.18.2.2"), fx_addr("198.18.9.2"), 2, true};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	struct hw_diamond d = {1, 3, addr("198.18.1.2"), addr("198.18.9.2"), 2, 2};
+	struct hw_diamond d = {1, 3, fx_addr("198.18.1.2"), fx_addr("198.18.9.2"), 2, 2};
 	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
 	t->stop_reason = HW_STOP_COMPLETED;
 	t->stop_ttl = 4;
@@ -205,10 +180,7 @@ static struct hw_run *rich_run(void)
 	b->target = strdup("198.51.100.0/22");
 	b->network = strdup("198.51.100.0/24");
 	/* Annotation: kept in full (the binary encoding carries it). */
-	struct hw_addr_info *info = trace_info_add(b, &trace_hop(b, 1)->replies[0].addr);
-	assert_non_null(info);
-	info->name = strdup("r1.example.net");
-	info->name_status = HW_LOOKUP_OK;
+	fx_info(b, "198.18.1.1", "r1.example.net", HW_LOOKUP_OK, NULL, 0, NULL, HW_LOOKUP_NONE);
 	put(run, b);
 	put(run, mp_trace("198.18.9.9"));
 	return run;
@@ -385,7 +357,7 @@ static void test_list_filters(void **state)
 	struct hw_run *r2 = new_run(T0 + 2 * HOUR_US, NULL, OPTS_B);
 	struct hw_trace *t = paris_trace("198.18.3.2", 0, 2, true);
 	t->method = HW_METHOD_ICMP;
-	t->src = addr("198.18.0.3");
+	t->src = fx_addr("198.18.0.3");
 	put(r2, t);
 	struct hw_run *r3 = new_run(T0 + HOUR_US, "nightly", OPTS_A);
 	put(r3, paris_trace("203.0.113.9", 0, 2, false));

@@ -19,17 +19,12 @@
 #include <hopwatch/status.h>
 #include <hopwatch/tracebin.h>
 
+#include "fixtures.h"
+
 /* 2026-11-24T22:30:00.123456Z */
 #define T0 1795559400123456ULL
 
 /* ---- building traces ---- */
-
-static struct hw_addr addr(const char *text)
-{
-	struct hw_addr a;
-	assert_int_equal(hw_addr_parse(text, &a), HW_OK);
-	return a;
-}
 
 static char *dup(const char *s)
 {
@@ -38,61 +33,37 @@ static char *dup(const char *s)
 	return d;
 }
 
+/* A trace of flow 3 (ToS 0x20) to the usual port of its method. */
 static struct hw_trace *new_trace(enum hw_method method, const char *src, const char *dst,
 				  uint8_t first, uint8_t max, uint8_t q)
 {
-	struct hw_flow f;
-	memset(&f, 0, sizeof(f));
-	f.method = method;
-	if (src != NULL)
-		f.src = addr(src);
-	f.dst = addr(dst);
-	f.flow_id = 3;
-	f.sport = HW_FLOW_BASE + 3;
-	f.dport = method == HW_METHOD_ICMP ? 0 : 33434;
-	f.tos = 0x20;
-	struct hw_trace *t = trace_new(&f, first, max, q);
-	assert_non_null(t);
+	struct hw_trace *t = fx_trace(method, src, dst, 3, method == HW_METHOD_ICMP ? 0 : 33434,
+				      first, max, q);
+	t->tos = 0x20;
 	return t;
 }
 
+/* A reply with its own reply TTL, quoted TTL and IP id; the hop counts its attempt as sent. */
 static struct hw_reply *add(struct hw_trace *t, uint8_t ttl, uint8_t attempt, const char *from,
 			    enum hw_reply_kind kind, uint8_t type, uint8_t code, double rtt)
 {
-	struct hw_reply r;
+	struct hw_reply *r = fx_add(t, ttl, attempt, from, kind, type, code, rtt);
 	struct hw_hop *hop = trace_hop(t, ttl);
-	assert_non_null(hop);
-	memset(&r, 0, sizeof(r));
-	r.addr = addr(from);
-	r.attempt = attempt;
-	r.kind = kind;
-	r.icmp_type = type;
-	r.icmp_code = code;
-	r.rtt_ms = rtt;
-	r.reply_ttl = (uint8_t)(250 - ttl);
-	r.quoted_ttl = (uint8_t)(attempt + 1);
-	r.ipid = (uint16_t)(0xfff0 + ttl * 3 + attempt);
-	assert_int_equal(hop_add_reply(hop, &r), HW_OK);
+	r->reply_ttl = (uint8_t)(250 - ttl);
+	r->quoted_ttl = (uint8_t)(attempt + 1);
+	r->ipid = (uint16_t)(0xfff0 + ttl * 3 + attempt);
 	if (hop->probes_sent <= attempt)
 		hop->probes_sent = (uint32_t)attempt + 1;
-	t->replies++;
-	return &hop->replies[hop->n_replies - 1];
+	return r;
 }
 
+/* What annotation learned about a: up to two origins (0: none). */
 static void info(struct hw_trace *t, const char *a, const char *name, const char *as_name,
 		 uint32_t o1, uint32_t o2, enum hw_lookup name_status, enum hw_lookup asn_status)
 {
-	struct hw_addr x = addr(a);
-	struct hw_addr_info *i = trace_info_add(t, &x);
-	assert_non_null(i);
-	i->name = name != NULL ? dup(name) : NULL;
-	i->as_name = as_name != NULL ? dup(as_name) : NULL;
-	i->name_status = (uint8_t)name_status;
-	i->asn_status = (uint8_t)asn_status;
-	if (o1 != 0)
-		i->origins[i->n_origins++] = o1;
-	if (o2 != 0)
-		i->origins[i->n_origins++] = o2;
+	const uint32_t origins[2] = {o1, o2};
+	fx_info(t, a, name, (uint8_t)name_status, origins, (o1 != 0) + (o2 != 0), as_name,
+		(uint8_t)asn_status);
 }
 
 /*
@@ -172,17 +143,17 @@ static struct hw_trace *multipath_v6(void)
 	add(t, 4, 0, "2001:db8:9::9", HW_REPLY_TCP_RST, 0, 0, 0.4);
 	trace_hop(t, 1)->probes_sent = 1000;
 	trace_hop(t, 3)->per_packet = true;
-	struct hw_link l = {addr("2001:db8:1::1"), addr("2001:db8:2::1"), 1, false};
+	struct hw_link l = {fx_addr("2001:db8:1::1"), fx_addr("2001:db8:2::1"), 1, false};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	l.from = addr("2001:db8:1::2");
+	l.from = fx_addr("2001:db8:1::2");
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	l = (struct hw_link){addr("2001:db8:2::1"), addr("2001:db8:3::2"), 2, true};
+	l = (struct hw_link){fx_addr("2001:db8:2::1"), fx_addr("2001:db8:3::2"), 2, true};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	l = (struct hw_link){addr("2001:db8:3::2"), addr("2001:db8:9::9"), 3, true};
+	l = (struct hw_link){fx_addr("2001:db8:3::2"), fx_addr("2001:db8:9::9"), 3, true};
 	assert_int_equal(trace_add_link(t, &l), HW_OK);
-	struct hw_diamond d = {0, 2, {0}, addr("2001:db8:2::1"), 2, 2};
+	struct hw_diamond d = {0, 2, {0}, fx_addr("2001:db8:2::1"), 2, 2};
 	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
-	d = (struct hw_diamond){2, 0, addr("2001:db8:2::1"), {0}, 2, 0};
+	d = (struct hw_diamond){2, 0, fx_addr("2001:db8:2::1"), {0}, 2, 0};
 	assert_int_equal(trace_add_diamond(t, &d), HW_OK);
 	trace_truncate(t, 4);
 	t->stop_reason = HW_STOP_COMPLETED;
@@ -254,113 +225,6 @@ static uint64_t us(double ms)
 	return (uint64_t)(ms * 1000 + 0.5);
 }
 
-static void assert_addr_eq(const struct hw_addr *a, const struct hw_addr *b)
-{
-	assert_int_equal(a->family, b->family);
-	assert_memory_equal(a->a, b->a, hw_addr_len(a));
-}
-
-static void assert_str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		assert_ptr_equal(a, b);
-	else
-		assert_string_equal(a, b);
-}
-
-static void assert_reply_eq(const struct hw_trace *t, const struct hw_reply *a,
-			    const struct hw_reply *b)
-{
-	assert_addr_eq(&a->addr, &b->addr);
-	assert_int_equal(a->attempt, b->attempt);
-	/* A single-flow trace's replies answer its flow: the JSON drops their ids too. */
-	assert_int_equal(t->multipath != HW_MULTIPATH_NONE ? a->flow_id : 0, b->flow_id);
-	assert_int_equal(a->kind, b->kind);
-	assert_int_equal(a->icmp_type, b->icmp_type);
-	assert_int_equal(a->icmp_code, b->icmp_code);
-	assert_int_equal(us(a->rtt_ms), us(b->rtt_ms));
-	assert_true(fabs(a->rtt_ms - b->rtt_ms) <= 0.0005);
-	assert_int_equal(a->reply_ttl, b->reply_ttl);
-	assert_int_equal(a->quoted_ttl, b->quoted_ttl);
-	assert_int_equal(a->ipid, b->ipid);
-	assert_int_equal(a->mtu, b->mtu);
-	assert_int_equal(a->n_mpls, b->n_mpls);
-	for (unsigned k = 0; k < a->n_mpls; k++) {
-		assert_int_equal(a->mpls[k].label, b->mpls[k].label);
-		assert_int_equal(a->mpls[k].tc, b->mpls[k].tc);
-		assert_int_equal(a->mpls[k].s, b->mpls[k].s);
-		assert_int_equal(a->mpls[k].ttl, b->mpls[k].ttl);
-	}
-}
-
-/* b is a decoded a: every field equal, up to the JSON's own rounding and omissions. */
-static void assert_trace_eq(const struct hw_trace *a, const struct hw_trace *b)
-{
-	bool mp = a->multipath != HW_MULTIPATH_NONE;
-	assert_str_eq(a->target, b->target);
-	assert_str_eq(a->network, b->network);
-	assert_addr_eq(&a->src, &b->src);
-	assert_addr_eq(&a->dst, &b->dst);
-	assert_int_equal(a->method, b->method);
-	assert_int_equal(a->flow_id, b->flow_id);
-	assert_int_equal(a->sport, b->sport);
-	assert_int_equal(a->dport, b->dport);
-	assert_int_equal(a->tos, b->tos);
-	assert_int_equal(a->flow_label, b->flow_label);
-	assert_int_equal(a->first_ttl, b->first_ttl);
-	assert_int_equal(a->max_ttl, b->max_ttl);
-	assert_int_equal(a->probes_per_hop, b->probes_per_hop);
-	assert_int_equal(a->stop_reason, b->stop_reason);
-	assert_int_equal(a->stop_ttl, b->stop_ttl);
-	assert_int_equal(a->stop_set_ttl, b->stop_set_ttl);
-	assert_int_equal(a->start_unix_us, b->start_unix_us);
-	assert_int_equal(us(a->duration_ms), us(b->duration_ms));
-	assert_int_equal(a->probes_sent, b->probes_sent);
-	assert_int_equal(a->replies, b->replies);
-	assert_int_equal(a->multipath, b->multipath);
-	assert_int_equal(mp ? a->confidence : 0, b->confidence);
-	assert_int_equal(a->n_hops, b->n_hops);
-	for (size_t i = 0; i < a->n_hops; i++) {
-		const struct hw_hop *x = &a->hops[i], *y = &b->hops[i];
-		assert_int_equal(x->ttl, y->ttl);
-		assert_int_equal(x->per_packet, y->per_packet);
-		assert_int_equal(x->skipped, y->skipped);
-		assert_int_equal(x->probes_sent, y->probes_sent);
-		assert_int_equal(x->n_replies, y->n_replies);
-		for (size_t j = 0; j < x->n_replies; j++)
-			assert_reply_eq(a, &x->replies[j], &y->replies[j]);
-	}
-	assert_int_equal(mp ? a->n_links : 0, b->n_links);
-	for (size_t i = 0; i < b->n_links; i++) {
-		assert_addr_eq(&a->links[i].from, &b->links[i].from);
-		assert_addr_eq(&a->links[i].to, &b->links[i].to);
-		assert_int_equal(a->links[i].ttl, b->links[i].ttl);
-		assert_int_equal(a->links[i].per_packet, b->links[i].per_packet);
-	}
-	assert_int_equal(mp ? a->n_diamonds : 0, b->n_diamonds);
-	for (size_t i = 0; i < b->n_diamonds; i++) {
-		const struct hw_diamond *x = &a->diamonds[i], *y = &b->diamonds[i];
-		assert_int_equal(x->div_ttl, y->div_ttl);
-		assert_int_equal(x->conv_ttl, y->conv_ttl);
-		assert_addr_eq(&x->divergence, &y->divergence);
-		assert_addr_eq(&x->convergence, &y->convergence);
-		assert_int_equal(x->max_width, y->max_width);
-		assert_int_equal(x->length, y->length);
-	}
-	assert_int_equal(a->n_infos, b->n_infos);
-	for (size_t i = 0; i < a->n_infos; i++) {
-		const struct hw_addr_info *x = &a->infos[i], *y = &b->infos[i];
-		assert_addr_eq(&x->addr, &y->addr);
-		assert_int_equal(x->scope, y->scope);
-		assert_int_equal(x->name_status, y->name_status);
-		assert_int_equal(x->asn_status, y->asn_status);
-		assert_int_equal(x->n_origins, y->n_origins);
-		assert_memory_equal(x->origins, y->origins, x->n_origins * sizeof(x->origins[0]));
-		assert_str_eq(x->name, y->name);
-		assert_str_eq(x->as_name, y->as_name);
-	}
-}
-
 static uint8_t *encode_ok(const struct hw_trace *t, size_t *len)
 {
 	uint8_t *buf = NULL;
@@ -412,7 +276,7 @@ static void test_round_trip(void **state)
 		struct hw_trace *back = decode_ok(buf, len);
 		char *want = dump(t), *got = dump(back);
 		assert_string_equal(got, want);
-		assert_trace_eq(t, back);
+		fx_assert_trace_equal(t, back, true);
 		/* Canonical: the decoded trace encodes to the same bytes. */
 		size_t len2;
 		uint8_t *again = encode_ok(back, &len2);
@@ -481,7 +345,7 @@ static void test_append_after_decode(void **state)
 		assert_int_equal(trace_add_link(back, &l), HW_OK);
 		assert_int_equal(trace_add_diamond(back, &d), HW_OK);
 	}
-	struct hw_addr x = addr("2001:db8:ffff::1");
+	struct hw_addr x = fx_addr("2001:db8:ffff::1");
 	assert_non_null(trace_info_add(back, &x));
 	assert_int_equal(back->hops[0].n_replies, 42);
 	assert_int_equal(back->n_links, 44);
@@ -689,7 +553,7 @@ static void test_layout(void **state)
 	assert_string_equal(t->target, "abc");
 	assert_null(t->network);
 	assert_int_equal(t->dst.family, AF_INET);
-	struct hw_addr src = addr("198.18.0.2"), dst = addr("192.0.2.2"), one = addr("192.0.2.1");
+	struct hw_addr src = fx_addr("198.18.0.2"), dst = fx_addr("192.0.2.2"), one = fx_addr("192.0.2.1");
 	assert_true(hw_addr_eq(&t->src, &src));
 	assert_true(hw_addr_eq(&t->dst, &dst));
 	assert_int_equal(t->method, HW_METHOD_TCP);
@@ -900,7 +764,7 @@ static void check_stable(const struct hw_trace *t)
 	struct hw_trace *again = decode_ok(buf, len);
 	char *a = dump(t), *b = dump(again);
 	assert_string_equal(a, b);
-	assert_trace_eq(t, again);
+	fx_assert_trace_equal(t, again, true);
 	free(a);
 	free(b);
 	free(buf);
@@ -988,10 +852,10 @@ static void test_encode_refuses(void **state)
 	memset(&t->hops[3].replies[0].addr, 0, sizeof(struct hw_addr));
 	assert_encode_refused(t, "hops[3].replies[0].addr: no address");
 	t = rich_v4();
-	t->hops[3].replies[0].addr = addr("2001:db8::1");
+	t->hops[3].replies[0].addr = fx_addr("2001:db8::1");
 	assert_encode_refused(t, "not an IPv4 address");
 	t = rich_v4();
-	t->src = addr("2001:db8::1");
+	t->src = fx_addr("2001:db8::1");
 	assert_encode_refused(t, "src");
 	t = rich_v4();
 	memset(&t->dst, 0, sizeof(t->dst));
@@ -1033,7 +897,7 @@ static void test_encode_refuses(void **state)
 	t->infos[0].origins[1] = t->infos[0].origins[0];
 	assert_encode_refused(t, "twice");
 	t = rich_v4();
-	t->infos[2].addr = addr("2001:db8::5");
+	t->infos[2].addr = fx_addr("2001:db8::5");
 	assert_encode_refused(t, "infos[2].addr");
 	t = multipath_v6();
 	t->confidence = 100;

@@ -372,6 +372,16 @@ static struct hw_trace_opts dt_defaults(void)
 	return o;
 }
 
+/* The doubletree trace is over: why, at which TTL, and where the stop set was met (0: not). */
+static void assert_dt_stopped(const struct fixture *f, enum hw_stop_reason reason,
+			      uint8_t stop_ttl, uint8_t stop_set_ttl)
+{
+	assert_true(tracer_done(f->tracer));
+	assert_int_equal(f->trace->stop_reason, reason);
+	assert_int_equal(f->trace->stop_ttl, stop_ttl);
+	assert_int_equal(f->trace->stop_set_ttl, stop_set_ttl);
+}
+
 static void test_dt_first_trace_probes_everything(void **state)
 {
 	(void)state;
@@ -390,10 +400,7 @@ static void test_dt_first_trace_probes_everything(void **state)
 		else if (ttls[i] == 4)
 			reply_destination(&f, 4, atts[i], 100);
 	}
-	assert_true(tracer_done(f.tracer));
-	assert_int_equal(f.trace->stop_reason, HW_STOP_COMPLETED);
-	assert_int_equal(f.trace->stop_ttl, 4);
-	assert_int_equal(f.trace->stop_set_ttl, 0);
+	assert_dt_stopped(&f, HW_STOP_COMPLETED, 4, 0);
 	for (uint8_t t = 1; t <= 4; t++)
 		assert_false(trace_hop(f.trace, t)->skipped);
 	/* Its routers are in the stop set, its destination is not; the distance is noted. */
@@ -432,10 +439,7 @@ static void test_dt_backward_stops_at_stop_set(void **state)
 	reply_router(&f, 3, 0, 100);
 	reply_router(&f, 2, 0, 110); /* 198.18.2.1: in the stop set */
 	reply_destination(&f, 4, 0, 120);
-	assert_true(tracer_done(f.tracer));
-	assert_int_equal(f.trace->stop_reason, HW_STOP_COMPLETED);
-	assert_int_equal(f.trace->stop_ttl, 4);
-	assert_int_equal(f.trace->stop_set_ttl, 2);
+	assert_dt_stopped(&f, HW_STOP_COMPLETED, 4, 2);
 	assert_int_equal(f.trace->probes_sent, 6);
 	assert_int_equal(tracer_in_flight(f.tracer), 0);
 	assert_int_equal(f.trace->n_hops, 4);
@@ -474,10 +478,7 @@ static void test_dt_silent_backward_hops_continue(void **state)
 	assert_false(tracer_done(f.tracer));
 	assert_int_equal(send_one(&f, 40000, &att), 2);
 	reply_router(&f, 2, 0, 40100);
-	assert_true(tracer_done(f.tracer));
-	assert_int_equal(f.trace->stop_reason, HW_STOP_COMPLETED);
-	assert_int_equal(f.trace->stop_ttl, 6);
-	assert_int_equal(f.trace->stop_set_ttl, 2);
+	assert_dt_stopped(&f, HW_STOP_COMPLETED, 6, 2);
 	assert_true(trace_hop(f.trace, 1)->skipped);
 	for (uint8_t t = 2; t <= 6; t++)
 		assert_false(trace_hop(f.trace, t)->skipped);
@@ -507,10 +508,7 @@ static void test_dt_backward_gap_limit(void **state)
 	assert_int_equal(send_one(&f, 10000, &att), 4);
 	tracer_expire(f.tracer, tracer_deadline(f.tracer)); /* 4 silent: a gap of 2 */
 	assert_false(tracer_next(f.tracer, 20000, &ttl, &att));
-	assert_true(tracer_done(f.tracer));
-	assert_int_equal(f.trace->stop_reason, HW_STOP_COMPLETED);
-	assert_int_equal(f.trace->stop_ttl, 7);
-	assert_int_equal(f.trace->stop_set_ttl, 4);
+	assert_dt_stopped(&f, HW_STOP_COMPLETED, 7, 4);
 	for (uint8_t t = 1; t <= 3; t++) {
 		assert_true(trace_hop(f.trace, t)->skipped);
 		assert_int_equal(trace_hop(f.trace, t)->probes_sent, 0);
@@ -540,10 +538,7 @@ static void test_dt_destination_at_h(void **state)
 	assert_false(tracer_done(f.tracer));
 	assert_int_equal(send_one(&f, 400, &att), 2);
 	reply_router(&f, 2, 0, 500);
-	assert_true(tracer_done(f.tracer));
-	assert_int_equal(f.trace->stop_reason, HW_STOP_COMPLETED);
-	assert_int_equal(f.trace->stop_ttl, 4);
-	assert_int_equal(f.trace->stop_set_ttl, 2);
+	assert_dt_stopped(&f, HW_STOP_COMPLETED, 4, 2);
 	assert_int_equal(f.trace->probes_sent, 3);
 	assert_true(trace_hop(f.trace, 1)->skipped);
 	finish(&f);

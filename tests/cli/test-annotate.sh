@@ -6,25 +6,8 @@
 # no root.
 #
 #   HOPWATCH=build/hopwatch bash tests/cli/test-annotate.sh
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-HOPWATCH=${HOPWATCH:-./hopwatch}
-corpus="$here/../../fuzz/corpus/json"
-WORK=$(mktemp -d /tmp/hwcli-annotate.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/lib.sh"
 S="$WORK/runs.db"
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-hw() {
-	timeout 20 "$HOPWATCH" "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-}
 # refused WHAT SAYS ARGS...: exit 2 and one stderr line "hopwatch: ...SAYS...", at once.
 refused() {
 	local what=$1 says=$2 start took
@@ -94,5 +77,4 @@ refused "--dns-server with -n" "dns-server: 'nonsense' is not" annotate -n --dns
 refused "--tag without --save" "add --save" annotate --no-dns --tag x "$corpus/rich.json"
 refused "a run the store does not hold" "no run" annotate --no-dns --store "$S" 99
 expect "nothing more was stored" [ "$("$HOPWATCH" runs --store "$S" --format json | jq length)" = 3 ]
-echo "1..$n"
-[ "$fails" = 0 ]
+finish

@@ -4,25 +4,8 @@
 # with one stderr line and exit 2, the store untouched. No network, no root.
 #
 #   HOPWATCH=build/hopwatch bash tests/cli/test-import.sh
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-HOPWATCH=${HOPWATCH:-./hopwatch}
-corpus="$here/../../fuzz/corpus/json"
-WORK=$(mktemp -d /tmp/hwcli-import.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/lib.sh"
 S="$WORK/store/runs.db" # the directory does not exist yet: import makes it
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-hw() {
-	"$HOPWATCH" "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-}
 nruns() { "$HOPWATCH" runs --store "$S" --format json | jq length; }
 # One line on stderr, "hopwatch: ..." saying $1, exit 2, and nothing stored.
 refused() {
@@ -66,5 +49,4 @@ refused "a missing file" "cannot read" "$WORK/nothing.json"
 refused "a run id" "12 names a stored run, not a file" 12
 refused "no file" "which file"
 refused "two files" "one file at a time" "$corpus/rich.json" "$corpus/empty.json"
-echo "1..$n"
-[ "$fails" = 0 ]
+finish

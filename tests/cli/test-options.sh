@@ -5,13 +5,7 @@
 # standard output, exit 2. No network, no root.
 #
 #   HOPWATCH=build/hopwatch bash tests/cli/test-options.sh
-set -u
-HOPWATCH=${HOPWATCH:-./hopwatch}
-WORK=$(mktemp -d /tmp/hwcli-options.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+. "$(dirname "$0")/lib.sh"
 
 # says CMD WHAT ARGS...: `hopwatch CMD ARGS...` exits 2 with the one line about WHAT.
 says() {
@@ -48,5 +42,4 @@ says runs "ambiguous option '--t'" --t x
 says show "option '--store' requires an argument" --sto
 # The option after a good long one is the one named.
 says trace "unrecognized option '-x'" --no-store -x 198.18.0.1
-echo "1..$n"
-[ "$fails" = 0 ]
+finish

@@ -5,23 +5,9 @@
 # trace refuse it in one line, exit 2, the file untouched. No network.
 #
 #   HOPWATCH=build/hopwatch bash tests/cli/test-readonly.sh
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-HOPWATCH=${HOPWATCH:-./hopwatch}
-case $HOPWATCH in */*) HOPWATCH=$(cd "$(dirname "$HOPWATCH")" && pwd)/$(basename "$HOPWATCH") ;; esac
-corpus="$here/../../fuzz/corpus/json"
-WORK=$(mktemp -d /tmp/hwcli-readonly.XXXXXX)
-trap 'chmod -R u+w "$WORK"; rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/lib.sh"
 D="$WORK/store"
 S="$D/runs.db"
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 if [ "$(id -u)" = 0 ]; then
 	command -v setpriv >/dev/null || { echo "1..0 # SKIP setpriv is not installed"; exit 0; }
 	as_other() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
@@ -66,5 +52,4 @@ expect "the store is untouched" cmp -s "$S" "$WORK/before.db"
 unlock
 expect "the owner still sees 2 runs" \
 	[ "$("$HOPWATCH" runs --store "$S" --format json | jq length)" = 2 ]
-echo "1..$n"
-[ "$fails" = 0 ]
+finish

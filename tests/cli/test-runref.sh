@@ -6,23 +6,9 @@
 # gives each run's start as the run document does. No network, no root.
 #
 #   HOPWATCH=build/hopwatch bash tests/cli/test-runref.sh
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-HOPWATCH=${HOPWATCH:-./hopwatch}
-case $HOPWATCH in */*) HOPWATCH=$(cd "$(dirname "$HOPWATCH")" && pwd)/$(basename "$HOPWATCH") ;; esac
-corpus="$here/../../fuzz/corpus/json"
-WORK=$(mktemp -d /tmp/hwcli-runref.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/lib.sh"
 cd "$WORK" || exit 1
 S="$WORK/runs.db"
-fails=0 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-expect() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
 # show RUN as JSON into $WORK/out; RC its exit status.
 show() {
 	timeout 20 "$HOPWATCH" show --store "$S" --format json "$1" >"$WORK/out" 2>"$WORK/err"
@@ -101,5 +87,4 @@ expect "runs --format json: start as in the run document ($(jq -r '.[-1].start' 
 expect "runs --format json: the fields documented" \
 	[ "$(jq -c '.[0] | keys' runs.json)" = \
 	  '["completed","id","method","options","sources","start","tag","tool","traces","vantage"]' ]
-echo "1..$n"
-[ "$fails" = 0 ]
+finish
