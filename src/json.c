@@ -1592,25 +1592,43 @@ static int read_run(struct jr *r, const json_t *root, struct hw_run *run)
 	return read_traces(r, root, run);
 }
 
-int json_read_run(const char *text, size_t len, struct hw_run **out, char *err, size_t errlen)
+/*
+ * Parses text into a JSON tree for the readers below; NULL after fail() says why (the
+ * caller's err is cleared first, so an empty err means success).
+ */
+static json_t *load_document(struct jr *r, const char *text, size_t len, int *rc)
 {
-	struct jr r = {err, errlen};
 	json_error_t jerr;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL || text == NULL)
-		return fail(&r, HW_ERR_INVAL, NULL, "no document");
-	*out = NULL;
+	if (r->err != NULL && r->errlen > 0)
+		r->err[0] = '\0';
+	if (text == NULL) {
+		*rc = fail(r, HW_ERR_INVAL, NULL, "no document");
+		return NULL;
+	}
 	/* Duplicate keys would let two readers of one document see different runs. */
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		char where[48];
 		snprintf(where, sizeof(where), "line %d column %d", jerr.line, jerr.column);
-		return fail(&r, HW_ERR_MALFORMED, where, "%s", jerr.text);
+		*rc = fail(r, HW_ERR_MALFORMED, where, "%s", jerr.text);
 	}
+	return root;
+}
+
+int json_read_run(const char *text, size_t len, struct hw_run **out, char *err, size_t errlen)
+{
+	struct jr r = {err, errlen};
+	int rc;
+
+	if (out == NULL)
+		return fail(&r, HW_ERR_INVAL, NULL, "no document");
+	*out = NULL;
+	json_t *root = load_document(&r, text, len, &rc);
+	if (root == NULL)
+		return rc;
 	struct hw_run *run = run_new();
-	int rc = run != NULL ? read_run(&r, root, run) : fail(&r, HW_ERR_NOMEM, NULL, "out of memory");
+	rc = run != NULL ? read_run(&r, root, run) : fail(&r, HW_ERR_NOMEM, NULL, "out of memory");
 	json_decref(root);
 	if (rc < 0) {
 		run_free(run);
@@ -1623,20 +1641,15 @@ int json_read_run(const char *text, size_t len, struct hw_run **out, char *err, 
 int json_trace_load(const char *text, size_t len, struct hw_trace **out, char *err, size_t errlen)
 {
 	struct jr r = {err, errlen};
-	json_error_t jerr;
+	int rc;
 
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (out == NULL || text == NULL)
+	if (out == NULL)
 		return fail(&r, HW_ERR_INVAL, NULL, "no document");
 	*out = NULL;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		char where[48];
-		snprintf(where, sizeof(where), "line %d column %d", jerr.line, jerr.column);
-		return fail(&r, HW_ERR_MALFORMED, where, "%s", jerr.text);
-	}
-	int rc = read_trace(&r, root, "trace", out);
+	json_t *root = load_document(&r, text, len, &rc);
+	if (root == NULL)
+		return rc;
+	rc = read_trace(&r, root, "trace", out);
 	json_decref(root);
 	return rc;
 }
