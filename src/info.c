@@ -10,6 +10,8 @@
 #include <hopwatch/run.h>
 #include <hopwatch/status.h>
 
+#include "grow.h"
+
 int hw_addr_cmp(const struct hw_addr *x, const struct hw_addr *y)
 {
 	if (x->family != y->family)
@@ -46,12 +48,6 @@ const struct hw_addr_info *trace_info(const struct hw_trace *trace, const struct
 	return found ? &trace->infos[i] : NULL;
 }
 
-/* Same implied-capacity rule as run.c: grow when the count reaches 0, 4, 8, 16, ... */
-static bool needs_growth(size_t n)
-{
-	return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
-}
-
 struct hw_addr_info *trace_info_add(struct hw_trace *trace, const struct hw_addr *addr)
 {
 	if (trace == NULL || addr == NULL || hw_addr_is_unset(addr))
@@ -60,9 +56,8 @@ struct hw_addr_info *trace_info_add(struct hw_trace *trace, const struct hw_addr
 	size_t i = info_search(trace, addr, &found);
 	if (found)
 		return &trace->infos[i];
-	if (needs_growth(trace->n_infos)) {
-		size_t cap = trace->n_infos == 0 ? 4 : trace->n_infos * 2;
-		struct hw_addr_info *v = realloc(trace->infos, cap * sizeof(*v));
+	if (implied_full(trace->n_infos)) {
+		struct hw_addr_info *v = implied_grow(trace->infos, trace->n_infos, sizeof(*v));
 		if (v == NULL)
 			return NULL;
 		trace->infos = v;
@@ -153,54 +148,4 @@ enum hw_scope hw_addr_scope(const struct hw_addr *addr)
 		if (in_range(addr->a, &table[i]))
 			return table[i].scope;
 	return HW_SCOPE_PUBLIC;
-}
-
-static const char *const scope_names[] = {
-	[HW_SCOPE_PUBLIC] = "public",
-	[HW_SCOPE_PRIVATE] = "private",
-	[HW_SCOPE_SHARED] = "shared",
-	[HW_SCOPE_LOOPBACK] = "loopback",
-	[HW_SCOPE_LINKLOCAL] = "link-local",
-	[HW_SCOPE_DOCUMENTATION] = "documentation",
-	[HW_SCOPE_BENCHMARK] = "benchmark",
-	[HW_SCOPE_RESERVED] = "reserved",
-};
-
-const char *hw_scope_name(enum hw_scope scope)
-{
-	return (unsigned)scope < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[scope]
-									       : "reserved";
-}
-
-int hw_scope_parse(const char *text, enum hw_scope *out)
-{
-	for (unsigned i = 0; i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
-		if (strcmp(text, scope_names[i]) == 0) {
-			*out = (enum hw_scope)i;
-			return HW_OK;
-		}
-	return HW_ERR_INVAL;
-}
-
-static const char *const lookup_names[] = {
-	[HW_LOOKUP_NONE] = "none",
-	[HW_LOOKUP_OK] = "ok",
-	[HW_LOOKUP_NOTFOUND] = "notfound",
-	[HW_LOOKUP_FAILED] = "failed",
-};
-
-const char *hw_lookup_name(enum hw_lookup lookup)
-{
-	return (unsigned)lookup < sizeof(lookup_names) / sizeof(lookup_names[0]) ? lookup_names[lookup]
-										 : "none";
-}
-
-int hw_lookup_parse(const char *text, enum hw_lookup *out)
-{
-	for (unsigned i = 0; i < sizeof(lookup_names) / sizeof(lookup_names[0]); i++)
-		if (strcmp(text, lookup_names[i]) == 0) {
-			*out = (enum hw_lookup)i;
-			return HW_OK;
-		}
-	return HW_ERR_INVAL;
 }

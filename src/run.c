@@ -12,27 +12,7 @@
 #include <hopwatch/run.h>
 #include <hopwatch/status.h>
 
-/*
- * The structs carry only a count, no capacity, so the capacity is implied by the count:
- * 0 for an empty array, else the next power of two >= count (at least 4). An append
- * grows the array exactly when the count reaches such a boundary, which keeps appends
- * amortised O(1). This holds as long as the arrays are only grown through the
- * functions below (shrinking the count by hand is harmless: the implied capacity
- * can only be smaller than the real one).
- */
-static bool needs_growth(size_t n)
-{
-	return n == 0 || (n >= 4 && (n & (n - 1)) == 0);
-}
-
-static void *grow(void *array, size_t n, size_t size)
-{
-	size_t cap = n == 0 ? 4 : n * 2;
-
-	if (cap > SIZE_MAX / size)
-		return NULL;
-	return realloc(array, cap * size);
-}
+#include "grow.h"
 
 struct hw_run *run_new(void)
 {
@@ -59,8 +39,8 @@ int run_add_trace(struct hw_run *run, struct hw_trace *trace)
 {
 	if (run == NULL || trace == NULL)
 		return HW_ERR_INVAL;
-	if (needs_growth(run->n_traces)) {
-		struct hw_trace **t = grow(run->traces, run->n_traces, sizeof(*t));
+	if (implied_full(run->n_traces)) {
+		struct hw_trace **t = implied_grow(run->traces, run->n_traces, sizeof(*t));
 		if (t == NULL)
 			return HW_ERR_NOMEM; /* the caller still owns trace */
 		run->traces = t;
@@ -140,8 +120,8 @@ int hop_add_reply(struct hw_hop *hop, const struct hw_reply *reply)
 {
 	if (hop == NULL || reply == NULL)
 		return HW_ERR_INVAL;
-	if (needs_growth(hop->n_replies)) {
-		struct hw_reply *r = grow(hop->replies, hop->n_replies, sizeof(*r));
+	if (implied_full(hop->n_replies)) {
+		struct hw_reply *r = implied_grow(hop->replies, hop->n_replies, sizeof(*r));
 		if (r == NULL)
 			return HW_ERR_NOMEM;
 		hop->replies = r;
@@ -242,8 +222,8 @@ int trace_add_link(struct hw_trace *trace, const struct hw_link *link)
 {
 	if (trace == NULL || link == NULL)
 		return HW_ERR_INVAL;
-	if (needs_growth(trace->n_links)) {
-		struct hw_link *l = grow(trace->links, trace->n_links, sizeof(*l));
+	if (implied_full(trace->n_links)) {
+		struct hw_link *l = implied_grow(trace->links, trace->n_links, sizeof(*l));
 		if (l == NULL)
 			return HW_ERR_NOMEM;
 		trace->links = l;
@@ -256,8 +236,8 @@ int trace_add_diamond(struct hw_trace *trace, const struct hw_diamond *diamond)
 {
 	if (trace == NULL || diamond == NULL)
 		return HW_ERR_INVAL;
-	if (needs_growth(trace->n_diamonds)) {
-		struct hw_diamond *d = grow(trace->diamonds, trace->n_diamonds, sizeof(*d));
+	if (implied_full(trace->n_diamonds)) {
+		struct hw_diamond *d = implied_grow(trace->diamonds, trace->n_diamonds, sizeof(*d));
 		if (d == NULL)
 			return HW_ERR_NOMEM;
 		trace->diamonds = d;
@@ -403,6 +383,54 @@ int hw_reply_kind_parse(const char *text, enum hw_reply_kind *out)
 	if (i < 0)
 		return HW_ERR_INVAL;
 	*out = (enum hw_reply_kind)i;
+	return HW_OK;
+}
+
+static const char *const scope_names[] = {
+	[HW_SCOPE_PUBLIC] = "public",
+	[HW_SCOPE_PRIVATE] = "private",
+	[HW_SCOPE_SHARED] = "shared",
+	[HW_SCOPE_LOOPBACK] = "loopback",
+	[HW_SCOPE_LINKLOCAL] = "link-local",
+	[HW_SCOPE_DOCUMENTATION] = "documentation",
+	[HW_SCOPE_BENCHMARK] = "benchmark",
+	[HW_SCOPE_RESERVED] = "reserved",
+};
+
+const char *hw_scope_name(enum hw_scope scope)
+{
+	return (unsigned)scope < sizeof(scope_names) / sizeof(scope_names[0]) ? scope_names[scope]
+									       : "reserved";
+}
+
+int hw_scope_parse(const char *text, enum hw_scope *out)
+{
+	int i = name_index(scope_names, sizeof(scope_names) / sizeof(scope_names[0]), text);
+	if (i < 0)
+		return HW_ERR_INVAL;
+	*out = (enum hw_scope)i;
+	return HW_OK;
+}
+
+static const char *const lookup_names[] = {
+	[HW_LOOKUP_NONE] = "none",
+	[HW_LOOKUP_OK] = "ok",
+	[HW_LOOKUP_NOTFOUND] = "notfound",
+	[HW_LOOKUP_FAILED] = "failed",
+};
+
+const char *hw_lookup_name(enum hw_lookup lookup)
+{
+	return (unsigned)lookup < sizeof(lookup_names) / sizeof(lookup_names[0]) ? lookup_names[lookup]
+										 : "none";
+}
+
+int hw_lookup_parse(const char *text, enum hw_lookup *out)
+{
+	int i = name_index(lookup_names, sizeof(lookup_names) / sizeof(lookup_names[0]), text);
+	if (i < 0)
+		return HW_ERR_INVAL;
+	*out = (enum hw_lookup)i;
 	return HW_OK;
 }
 

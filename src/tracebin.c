@@ -22,6 +22,8 @@
 #include <hopwatch/status.h>
 #include <hopwatch/tracebin.h>
 
+#include "grow.h"
+
 /* The JSON's limits: times in years 1970..9999, milliseconds up to 10^12. */
 #define US_MAX (2932897ULL * 86400ULL * 1000000ULL - 1)
 #define MS_MAX 1e12
@@ -339,17 +341,6 @@ static bool ms_to_us(double ms, uint64_t *us)
 		return false;
 	*us = (uint64_t)(ms * 1000 + 0.5);
 	return true;
-}
-
-/* The capacity run.c implies for an array of n (see its needs_growth). */
-static size_t implied_cap(size_t n)
-{
-	if (n == 0)
-		return 0;
-	size_t cap = 4;
-	while (cap < n)
-		cap *= 2;
-	return cap;
 }
 
 /* ---- encoder ---- */
