@@ -3,6 +3,7 @@
 #define HOPWATCH_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,15 @@
 
 /* Prints "hopwatch: <message>" as one line on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Opens -o PATH for writing; NULL or "-": standard output. NULL after cli_error. */
+FILE *cli_output_open(const char *path);
+
+/*
+ * Flushes and closes what cli_output_open gave (standard output stays open); rc is the
+ * writer's status. 0, or -1 after one cli_error line ("writing PATH: why").
+ */
+int cli_output_close(FILE *out, const char *path, int rc);
 
 /*
  * Says, in one line, what was wrong with the option getopt_long has just refused with '?'

@@ -164,14 +164,7 @@ static int write_run(const struct annotate_cmd *c, const struct hw_run *run, FIL
 		rc = json_write_run(run, out);
 	for (size_t i = 0; !c->json && i < run->n_traces && rc == HW_OK; i++)
 		rc = text_write_trace_as(run->traces[i], run->transit, run->n_transit, out);
-	if (rc == HW_OK && fflush(out) != 0)
-		rc = HW_ERR_IO;
-	if (rc != HW_OK) {
-		cli_error("writing %s: %s", c->outfile ? c->outfile : "output",
-			  rc == HW_ERR_IO ? strerror(errno) : hw_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* Keeps the annotated run in the store as a new run; -1 after an error line. */
@@ -205,21 +198,11 @@ static int save_run(const struct annotate_cmd *c, struct hw_run *run)
 /* Writes the run to -o FILE or standard output; an exit status. */
 static int output(const struct annotate_cmd *c, const struct hw_run *run)
 {
-	FILE *out = stdout;
-	int status = EXIT_OK;
-
-	if (c->outfile != NULL && strcmp(c->outfile, "-") != 0 &&
-	    (out = fopen(c->outfile, "w")) == NULL) {
-		cli_error("cannot write %s: %s", c->outfile, strerror(errno));
+	FILE *out = cli_output_open(c->outfile);
+	if (out == NULL)
 		return EXIT_TROUBLE;
-	}
-	if (write_run(c, run, out) != 0)
-		status = EXIT_TROUBLE;
-	if (out != stdout && fclose(out) != 0 && status == EXIT_OK) {
-		cli_error("writing %s: %s", c->outfile, strerror(errno));
-		status = EXIT_TROUBLE;
-	}
-	return status;
+	int rc = write_run(c, run, out);
+	return cli_output_close(out, c->outfile, rc) == 0 ? EXIT_OK : EXIT_TROUBLE;
 }
 
 static int annotate_main(struct annotate_cmd *c, int argc, char **argv)

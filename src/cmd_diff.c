@@ -138,26 +138,13 @@ static int load_runs(const struct diff_cli *c, char **args, int n_args, struct h
 
 static int write_diff(const struct diff_cli *c, const struct hw_diff *d)
 {
-	FILE *out = stdout;
-	if (c->outfile != NULL && strcmp(c->outfile, "-") != 0 &&
-	    (out = fopen(c->outfile, "w")) == NULL) {
-		cli_error("cannot write %s: %s", c->outfile, strerror(errno));
+	FILE *out = cli_output_open(c->outfile);
+	if (out == NULL)
 		return -1;
-	}
 	int rc = c->format == DIFF_JSON ? diff_write_json(d, out)
 		 : c->format == DIFF_MD ? diff_write_md(d, out)
 					: diff_write_text(d, out);
-	int saved = errno;
-	if (out != stdout && fclose(out) != 0 && rc == HW_OK) {
-		saved = errno;
-		rc = HW_ERR_IO;
-	}
-	if (rc != HW_OK) {
-		cli_error("writing %s: %s", c->outfile ? c->outfile : "output",
-			  rc == HW_ERR_IO ? strerror(saved) : hw_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return cli_output_close(out, c->outfile, rc);
 }
 
 int cmd_diff(int argc, char **argv)

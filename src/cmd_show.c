@@ -86,20 +86,13 @@ int cmd_show(int argc, char **argv)
 	struct hw_run *run = cli_load_run(argv[optind], store_path);
 	if (run == NULL)
 		return EXIT_TROUBLE;
-	FILE *out = stdout;
-	if (outfile != NULL && strcmp(outfile, "-") != 0 && (out = fopen(outfile, "w")) == NULL) {
-		cli_error("cannot write %s: %s", outfile, strerror(errno));
+	FILE *out = cli_output_open(outfile);
+	if (out == NULL) {
 		run_free(run);
 		return EXIT_TROUBLE;
 	}
 	int rc = json ? json_write_run(run, out) : write_text(run, out);
-	if (rc == HW_OK && fflush(out) != 0)
-		rc = HW_ERR_IO;
-	if (out != stdout && fclose(out) != 0 && rc == HW_OK)
-		rc = HW_ERR_IO;
-	if (rc != HW_OK)
-		cli_error("writing %s: %s", outfile != NULL ? outfile : "output",
-			  rc == HW_ERR_IO ? strerror(errno) : hw_strerror(rc));
+	rc = cli_output_close(out, outfile, rc);
 	run_free(run);
-	return rc == HW_OK ? EXIT_OK : EXIT_TROUBLE;
+	return rc == 0 ? EXIT_OK : EXIT_TROUBLE;
 }

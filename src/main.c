@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hopwatch/status.h>
+
 #include "cli.h"
 #include "config.h"
 
@@ -20,6 +22,34 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+FILE *cli_output_open(const char *path)
+{
+	if (path == NULL || strcmp(path, "-") == 0)
+		return stdout;
+	FILE *out = fopen(path, "w");
+	if (out == NULL)
+		cli_error("cannot write %s: %s", path, strerror(errno));
+	return out;
+}
+
+int cli_output_close(FILE *out, const char *path, int rc)
+{
+	int err = errno; /* what the writer's own failure left, for HW_ERR_IO */
+	if (rc == HW_OK && fflush(out) != 0) {
+		rc = HW_ERR_IO;
+		err = errno;
+	}
+	if (out != stdout && fclose(out) != 0 && rc == HW_OK) {
+		rc = HW_ERR_IO;
+		err = errno;
+	}
+	if (rc == HW_OK)
+		return 0;
+	cli_error("writing %s: %s", path != NULL ? path : "output",
+		  rc == HW_ERR_IO ? strerror(err) : hw_strerror(rc));
+	return -1;
 }
 
 int cli_number(const char *text, long min, long max, long *out)
