@@ -1,4 +1,4 @@
-// fuzz-sources: src/targets.c src/addr.c src/status.c
+// fuzz-sources: src/targets.c src/textfile.c src/addr.c src/status.c
 // fuzz-libs:
 /*
  * libFuzzer target for the target-spec parser: the input is read as a file of targets

@@ -6,13 +6,14 @@
  * significant bit, as prefix lengths do.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <hopwatch/status.h>
 #include <hopwatch/targets.h>
+
+#include "textfile.h"
 
 #define NAME_MAX_LEN 253
 #define LABEL_MAX_LEN 63
@@ -59,20 +60,6 @@ static bool is_print(char c)
 }
 
 /* ---- messages ---- */
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * A spec as it may appear in a message: control bytes (from a file, say) could move the
@@ -310,7 +297,7 @@ static int check_opts(const struct hw_target_opts *o, char *err, size_t errlen)
 	if ((o->family != 0 && o->family != AF_INET && o->family != AF_INET6)
 	    || o->split_v4 > 32 || o->split_v6 > 128
 	    || (o->pick != HW_PICK_FIRST && o->pick != HW_PICK_RANDOM)) {
-		say(err, errlen, "invalid target options");
+		textfile_say(err, errlen, "invalid target options");
 		return HW_ERR_INVAL;
 	}
 	return HW_OK;
@@ -323,7 +310,7 @@ static int check_family(const char *spec, int family, const struct hw_target_opt
 
 	if (o->family == 0 || o->family == family)
 		return HW_OK;
-	say(err, errlen, "%s is IPv%d, but only IPv%d was asked for", quote(spec, q),
+	textfile_say(err, errlen, "%s is IPv%d, but only IPv%d was asked for", quote(spec, q),
 	    family == AF_INET ? 4 : 6, o->family == AF_INET ? 4 : 6);
 	return HW_ERR_INVAL;
 }
@@ -333,7 +320,7 @@ static int check_room(const struct hw_target_list *list, size_t more,
 {
 	if (list->n <= o->max_targets && more <= o->max_targets - list->n)
 		return HW_OK;
-	say(err, errlen, "too many targets: the limit is %zu", o->max_targets);
+	textfile_say(err, errlen, "too many targets: the limit is %zu", o->max_targets);
 	return HW_ERR_INVAL;
 }
 
@@ -405,18 +392,18 @@ static int parse_prefix(const char *spec, struct prefix *p, char *err, size_t er
 	unsigned len = 0;
 
 	if (parse_prefix_addr(spec, slash, &p->addr) != HW_OK) {
-		say(err, errlen, "%s: not an address before the '/'", quote(spec, q));
+		textfile_say(err, errlen, "%s: not an address before the '/'", quote(spec, q));
 		return HW_ERR_INVAL;
 	}
 	/* Saturates, so /99999999999 is out of range, not wrapped into range. */
 	for (; is_digit(*d); d++)
 		len = len > 1000 ? len : len * 10 + (unsigned)(*d - '0');
 	if (d == slash + 1 || *d != '\0') {
-		say(err, errlen, "%s: the prefix length must be a number", quote(spec, q));
+		textfile_say(err, errlen, "%s: the prefix length must be a number", quote(spec, q));
 		return HW_ERR_INVAL;
 	}
 	if (len > addr_bits(&p->addr)) {
-		say(err, errlen, "%s: prefix length out of range (IPv%d: 0..%u)", quote(spec, q),
+		textfile_say(err, errlen, "%s: prefix length out of range (IPv%d: 0..%u)", quote(spec, q),
 		    p->addr.family == AF_INET ? 4 : 6, addr_bits(&p->addr));
 		return HW_ERR_INVAL;
 	}
@@ -440,7 +427,7 @@ static void say_too_many(const char *spec, unsigned plen, unsigned split, size_t
 	if (room >= 2)
 		snprintf(hint, sizeof(hint), "; split at /%u or shorter to stay within it",
 			 plen + fit);
-	say(err, errlen, "%s would make %s targets (one per /%u), over the limit of %zu%s%s",
+	textfile_say(err, errlen, "%s would make %s targets (one per /%u), over the limit of %zu%s%s",
 	    quote(spec, q), count, split, o->max_targets,
 	    room < o->max_targets ? " with those already listed" : "", hint);
 }
@@ -461,7 +448,7 @@ static int add_prefix(struct hw_target_list *list, const char *spec,
 		struct hw_addr net = masked(&p.addr, p.len);
 
 		prefix_str(&net, p.len, text);
-		say(err, errlen, "host bits set in %s (the network is %s)", quote(spec, q), text);
+		textfile_say(err, errlen, "host bits set in %s (the network is %s)", quote(spec, q), text);
 		return HW_ERR_INVAL;
 	}
 	split = p.addr.family == AF_INET ? o->split_v4 : o->split_v6;
@@ -477,7 +464,7 @@ static int add_prefix(struct hw_target_list *list, const char *spec,
 	}
 	count = (size_t)1 << bits;
 	if ((rc = reserve(list, count)) < 0) {
-		say(err, errlen, "out of memory");
+		textfile_say(err, errlen, "out of memory");
 		return rc;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -491,7 +478,7 @@ static int add_prefix(struct hw_target_list *list, const char *spec,
 		prefix_str(&net, split, text);
 		if (append(list, spec, text, NULL, &net, split, &addr) < 0) {
 			truncate_to(list, n0);
-			say(err, errlen, "out of memory");
+			textfile_say(err, errlen, "out of memory");
 			return HW_ERR_NOMEM;
 		}
 	}
@@ -507,11 +494,11 @@ static void say_bad_name(const char *spec, const char *why, char *err, size_t er
 	for (const char *s = spec; *s; s++)
 		dotted = dotted && (is_digit(*s) || *s == '.');
 	if (strchr(spec, ':') != NULL)
-		say(err, errlen, "%s is not a valid IPv6 address", quote(spec, q));
+		textfile_say(err, errlen, "%s is not a valid IPv6 address", quote(spec, q));
 	else if (dotted)
-		say(err, errlen, "%s is not a valid IPv4 address", quote(spec, q));
+		textfile_say(err, errlen, "%s is not a valid IPv4 address", quote(spec, q));
 	else
-		say(err, errlen, "%s: %s", quote(spec, q), why);
+		textfile_say(err, errlen, "%s: %s", quote(spec, q), why);
 }
 
 int targets_add(struct hw_target_list *list, const char *spec,
@@ -523,7 +510,7 @@ int targets_add(struct hw_target_list *list, const char *spec,
 	int rc;
 
 	if (list == NULL || spec == NULL) {
-		say(err, errlen, "no target");
+		textfile_say(err, errlen, "no target");
 		return HW_ERR_INVAL;
 	}
 	if (opts == NULL) {
@@ -533,7 +520,7 @@ int targets_add(struct hw_target_list *list, const char *spec,
 	if ((rc = check_opts(opts, err, errlen)) < 0)
 		return rc;
 	if (*spec == '\0') {
-		say(err, errlen, "empty target");
+		textfile_say(err, errlen, "empty target");
 		return HW_ERR_INVAL;
 	}
 	if (strchr(spec, '/') != NULL)
@@ -555,7 +542,7 @@ int targets_add(struct hw_target_list *list, const char *spec,
 		return HW_ERR_INVAL;
 	}
 	if (rc < 0)
-		say(err, errlen, "out of memory");
+		textfile_say(err, errlen, "out of memory");
 	return rc;
 }
 
@@ -585,7 +572,7 @@ static int add_line(struct hw_target_list *list, char *line, size_t len, unsigne
 
 	/* A NUL would silently cut the line short. */
 	if (memchr(line, '\0', len) != NULL) {
-		say(err, errlen, "NUL byte in the line");
+		textfile_say(err, errlen, "NUL byte in the line");
 		return HW_ERR_INVAL;
 	}
 	/* Editors on some systems start a UTF-8 file with a byte order mark. */
@@ -598,12 +585,12 @@ static int add_line(struct hw_target_list *list, char *line, size_t len, unsigne
 		return HW_OK;
 	if (*spec == '@') {
 		/* Files naming files would need loop detection for no real use. */
-		say(err, errlen, "@FILE is only allowed on the command line");
+		textfile_say(err, errlen, "@FILE is only allowed on the command line");
 		return HW_ERR_INVAL;
 	}
 	for (const char *s = spec; *s; s++)
 		if (is_blank(*s)) {
-			say(err, errlen, "one target per line");
+			textfile_say(err, errlen, "one target per line");
 			return HW_ERR_INVAL;
 		}
 	return targets_add(list, spec, o, err, errlen);
@@ -619,7 +606,7 @@ int targets_add_stream(struct hw_target_list *list, FILE *f, const char *fname,
 	int rc = HW_OK;
 
 	if (list == NULL || f == NULL) {
-		say(err, errlen, "no file");
+		textfile_say(err, errlen, "no file");
 		return HW_ERR_INVAL;
 	}
 	fname = fname ? fname : "-";
@@ -628,13 +615,13 @@ int targets_add_stream(struct hw_target_list *list, FILE *f, const char *fname,
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if ((rc = add_line(list, line, (size_t)len, lineno, opts, why, sizeof(why))) < 0) {
-			say(err, errlen, "%s:%u: %s", fname, lineno, why);
+			textfile_say(err, errlen, "%s:%u: %s", fname, lineno, why);
 			break;
 		}
 		errno = 0;
 	}
 	if (rc == HW_OK && ferror(f)) {
-		say(err, errlen, "%s: %s", fname, strerror(errno ? errno : EIO));
+		textfile_say(err, errlen, "%s: %s", fname, strerror(errno ? errno : EIO));
 		rc = HW_ERR_IO;
 	}
 	free(line);
@@ -650,11 +637,11 @@ int targets_add_file(struct hw_target_list *list, const char *path,
 	int rc;
 
 	if (list == NULL || path == NULL) {
-		say(err, errlen, "no file");
+		textfile_say(err, errlen, "no file");
 		return HW_ERR_INVAL;
 	}
 	if ((f = fopen(path, "re")) == NULL) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		textfile_say(err, errlen, "%s: %s", path, strerror(errno));
 		return HW_ERR_IO;
 	}
 	rc = targets_add_stream(list, f, path, opts, err, errlen);
@@ -668,7 +655,7 @@ int targets_add_arg(struct hw_target_list *list, const char *arg,
 	if (arg != NULL && strcmp(arg, "@-") == 0)
 		return targets_add_stream(list, stdin, "stdin", opts, err, errlen);
 	if (arg != NULL && strcmp(arg, "@") == 0) {
-		say(err, errlen, "@ needs a file name: @FILE");
+		textfile_say(err, errlen, "@ needs a file name: @FILE");
 		return HW_ERR_INVAL;
 	}
 	if (arg != NULL && arg[0] == '@')
